@@ -1,0 +1,267 @@
+"""`Assistant.ask(question) -> Answer`: extract cited sentences, or refuse.
+
+The answer is built only from sentences of the retrieved passages, each an exact substring
+of its document's clean text and each followed by its [n] marker. A question whose best
+evidence is too weak is refused, with the closest passages shown instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, QuestionError
+from assistant.index import IndexData, load_index
+from assistant.objectives import ObjectiveMapper, is_objective_question, named_number
+from assistant.retrieval import Retriever
+from assistant.types import Answer, Citation, Hit, ObjectiveMatch, Passage
+
+logger = logging.getLogger(__name__)
+
+REFUSAL = "The documents do not cover this question. The closest passages are listed below."
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+# a selected sentence must score within this margin of the best one
+_MARGIN = 0.12
+# an objective leads the answer when the question is about objectives and it scores this
+_OBJECTIVE_LEAD = 0.45
+_LEAD_WORDS = 90
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Return the question stripped of control characters; raise QuestionError if unusable."""
+    if not isinstance(question, str):
+        raise QuestionError("The question must be text.")
+    text = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in question
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("The question is empty; type a question about the NHS documents.")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. "
+            "Ask a shorter question."
+        )
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("The question has no words in it; type a question in words.")
+    return text
+
+
+def split_answer(answer: str) -> list[tuple[str, int]]:
+    """Return the (text, marker) segments of an answer: each piece of text and its [n]."""
+    out, pos = [], 0
+    for m in _MARKER.finditer(answer):
+        out.append((answer[pos : m.start()].strip(), int(m.group(1))))
+        pos = m.end()
+    if answer[pos:].strip():
+        out.append((answer[pos:].strip(), 0))
+    return out
+
+
+class Assistant:
+    """A loaded index, model, retriever and objective mapper: safe to share between threads."""
+
+    def __init__(self, settings: Settings | None = None, index: IndexData | None = None,
+                 embedder=None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.index = index or load_index(self.settings)
+        if embedder is None:
+            from assistant.embedding import get_embedder
+
+            embedder = get_embedder(self.settings.resolved_model_path(), self.settings.batch_size)
+        if embedder.dim != self.index.manifest.get("dimension"):
+            raise AssistantError(
+                f"The model gives {embedder.dim}-dimensional vectors but the index holds "
+                f"{self.index.manifest.get('dimension')}; run `assistant ingest` to rebuild."
+            )
+        self.embedder = embedder
+        self.retriever = Retriever(self.index, embedder, self.settings.rrf_k)
+        self.mapper = ObjectiveMapper(self.index, embedder)
+        self._lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------------
+    @property
+    def doc_ids(self) -> list[str]:
+        return list(self.index.documents)
+
+    def check_docs(self, doc_ids: list[str] | None) -> list[str] | None:
+        """Return the requested document ids, or raise naming the ones that do not exist."""
+        if not doc_ids:
+            return None
+        unknown = [d for d in doc_ids if d not in self.index.documents]
+        if unknown:
+            raise AssistantError(
+                f"Unknown document id {', '.join(repr(u) for u in unknown)}; "
+                f"known ids: {', '.join(self.doc_ids)}."
+            )
+        return list(doc_ids)
+
+    def check_k(self, k: int | None) -> int:
+        k = self.settings.k if k is None else k
+        total = len(self.index.passages)
+        if k < 1:
+            raise AssistantError(f"k={k} must be at least 1.")
+        if k > total:
+            raise AssistantError(
+                f"k={k} is larger than the {total} passages in the index; use a smaller k."
+            )
+        return k
+
+    def objectives(self, query: str, k: int = 5, doc_ids: list[str] | None = None
+                   ) -> list[ObjectiveMatch]:
+        """Return the objectives `query` falls under, best first."""
+        query = clean_question(query, self.settings.max_question_chars)
+        doc_ids = self.check_docs(doc_ids)
+        return [self._objective_match(o, s) for o, s in self.mapper.rank(query, k, doc_ids)]
+
+    def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None
+            ) -> Answer:
+        """Answer one question with cited sentences, or refuse with the closest passages."""
+        t0 = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        doc_ids = self.check_docs(doc_ids)
+        k = self.check_k(k)
+        vector = self.embedder.embed(question)
+        t1 = time.perf_counter()
+        hits = self.retriever.search(question, k, doc_ids, vector)
+        t2 = time.perf_counter()
+        ranked = self.mapper.rank(question, 5, doc_ids, vector)
+        t3 = time.perf_counter()
+        scored = self._score_sentences(hits, vector)
+        best = max((s for s, *_ in scored), default=0.0)
+        number = named_number(question)
+        named = [o for o, _ in ranked if number is not None and o.number == number]
+        refused = not named and best < self.settings.refusal_threshold
+        if refused:
+            answer = Answer(question=question, answer=REFUSAL, refused=True,
+                            closest=self._closest(hits, scored))
+        else:
+            lead = None
+            if named:
+                lead = named[0]
+            elif ranked and is_objective_question(question) and ranked[0][1] >= _OBJECTIVE_LEAD:
+                lead = ranked[0][0]
+            citations = self._compose(question, scored, lead)
+            text = " ".join(f"{c.quote} [{c.marker}]" for c in citations)
+            answer = Answer(question=question, answer=text, refused=False, citations=citations,
+                            objectives=[self._objective_match(o, s) for o, s in ranked[:3]])
+        t4 = time.perf_counter()
+        answer.timings_ms = {
+            "embed": round((t1 - t0) * 1000, 2),
+            "retrieve": round((t2 - t1) * 1000, 2),
+            "objectives": round((t3 - t2) * 1000, 2),
+            "compose": round((t4 - t3) * 1000, 2),
+            "total": round((t4 - t0) * 1000, 2),
+        }
+        return answer
+
+    # -- internals ----------------------------------------------------------------
+    def _objective_match(self, o, score: float) -> ObjectiveMatch:
+        return ObjectiveMatch(id=o.id, doc_id=o.doc_id, number=o.number, title=o.title,
+                              score=round(score, 4))
+
+    def _score_sentences(self, hits: list[Hit], vector: np.ndarray):
+        """Return (score, cosine, hit, sentence index) for every sentence of the hits."""
+        ix = self.index
+        out = []
+        top = hits[0].score if hits else 1.0
+        for hit in hits:
+            row = ix.by_id[hit.passage.id]
+            lo, hi = int(ix.sentence_offsets[row]), int(ix.sentence_offsets[row + 1])
+            if hi <= lo:
+                continue
+            cos = ix.sentence_vectors[lo:hi] @ vector
+            for j, c in enumerate(cos.tolist()):
+                # the passage's fused rank lends its sentences a little weight
+                out.append((c + 0.1 * hit.score / top, c, hit, j))
+        out.sort(key=lambda x: -x[0])
+        return out
+
+    def _cite(self, marker: int, p: Passage, start: int, end: int, score: float) -> Citation:
+        doc = self.index.documents[p.doc_id]
+        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=p.section,
+                        paragraph=p.paragraph, page=doc.page_at(start),
+                        quote=doc.text[start:end], score=round(float(score), 4),
+                        passage_id=p.id, start=start, end=end)
+
+    def _lead_span(self, p: Passage) -> tuple[int, int]:
+        """The objective's own text, ending at the sentence that passes _LEAD_WORDS words."""
+        text = self.index.documents[p.doc_id].text
+        if not p.sentences:
+            return p.body_start, p.end
+        start, end, words = p.sentences[0][0], p.sentences[-1][1], 0
+        for _, e in p.sentences:
+            words += len(text[start:e].split()) - words
+            if words >= _LEAD_WORDS:
+                end = e
+                break
+        while start < end and text[start] in "\u2022\u00b7* ":
+            start += 1
+        return start, end
+
+    def _compose(self, question: str, scored, lead) -> list[Citation]:
+        citations: list[Citation] = []
+        used_passages: set[str] = set()
+        if lead is not None:
+            p = self.index.passage(lead.passage_id)
+            s, e = self._lead_span(p)
+            lead_cos = self.mapper.similarity(lead, self.embedder.embed(question))
+            citations.append(self._cite(1, p, s, e, lead_cos))
+            used_passages.add(p.id)
+        if not scored:
+            return citations
+        best = scored[0][0]
+        chosen: list[tuple[float, float, Hit, int]] = []
+        per_passage: dict[str, int] = {}
+        limit = self.settings.answer_sentences - len(citations)
+        for item in scored:
+            score, cos, hit, j = item
+            if len(chosen) >= limit:
+                break
+            if score < best - _MARGIN or cos < self.settings.refusal_threshold * 0.8:
+                break
+            pid = hit.passage.id
+            if pid in used_passages or per_passage.get(pid, 0) >= 2:
+                continue
+            if lead is not None and pid not in lead.intro_passage_ids:
+                continue  # after an objective, only the narrative that introduces it
+            per_passage[pid] = per_passage.get(pid, 0) + 1
+            chosen.append(item)
+        # sentences of one passage that sit next to each other become one quote
+        groups: list[list[tuple[float, float, Hit, int]]] = []
+        for item in chosen:
+            for g in groups:
+                if g[0][2].passage.id == item[2].passage.id and any(
+                        abs(x[3] - item[3]) == 1 for x in g):
+                    g.append(item)
+                    break
+            else:
+                groups.append([item])
+        for g in groups:
+            g.sort(key=lambda x: x[3])
+            p = g[0][2].passage
+            s, e = p.sentences[g[0][3]][0], p.sentences[g[-1][3]][1]
+            citations.append(self._cite(len(citations) + 1, p, s, e, max(x[1] for x in g)))
+        return citations
+
+    def _closest(self, hits: list[Hit], scored) -> list[Citation]:
+        best_sentence: dict[str, tuple[float, int]] = {}
+        for _, cos, hit, j in scored:
+            if hit.passage.id not in best_sentence:
+                best_sentence[hit.passage.id] = (cos, j)
+        out = []
+        for hit in hits[:3]:
+            p = hit.passage
+            if p.id in best_sentence:
+                cos, j = best_sentence[p.id]
+                s, e = p.sentences[j]
+            else:
+                cos, (s, e) = hit.dense, (p.body_start, p.end)
+            out.append(self._cite(len(out) + 1, p, s, e, cos))
+        return out

