@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import unicodedata
 
@@ -19,12 +18,15 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError
 from assistant.index import IndexData, load_index
 from assistant.objectives import ObjectiveMapper, is_objective_question, named_number
+from assistant.refusal import unknown_specifics, vocabulary, years_in
 from assistant.retrieval import Retriever
 from assistant.types import Answer, Citation, Hit, ObjectiveMatch, Passage
 
 logger = logging.getLogger(__name__)
 
 REFUSAL = "The documents do not cover this question. The closest passages are listed below."
+REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mention {}. "
+                    "The closest passages are listed below.")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 # a selected sentence must score within this margin of the best one
 _MARGIN = 0.12
@@ -83,7 +85,10 @@ class Assistant:
         self.embedder = embedder
         self.retriever = Retriever(self.index, embedder, self.settings.rrf_k)
         self.mapper = ObjectiveMapper(self.index, embedder)
-        self._lock = threading.Lock()
+        docs = self.index.documents.values()
+        self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
+        self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
+                                                  for d in docs)))
 
     # -- public -------------------------------------------------------------------
     @property
@@ -134,12 +139,15 @@ class Assistant:
         ranked = self.mapper.rank(question, 5, doc_ids, vector)
         t3 = time.perf_counter()
         scored = self._score_sentences(hits, vector)
-        best = max((s for s, *_ in scored), default=0.0)
+        best = max((cos for _, cos, *_ in scored), default=0.0)
         number = named_number(question)
         named = [o for o, _ in ranked if number is not None and o.number == number]
-        refused = not named and best < self.settings.refusal_threshold
+        missing = [] if named else unknown_specifics(question, hits, self._vocab,
+                                                     self._known_years)
+        refused = not named and (best < self.settings.refusal_threshold or bool(missing))
         if refused:
-            answer = Answer(question=question, answer=REFUSAL, refused=True,
+            text = REFUSAL_SPECIFIC.format(", ".join(missing)) if missing else REFUSAL
+            answer = Answer(question=question, answer=text, refused=True,
                             closest=self._closest(hits, scored))
         else:
             lead = None
@@ -160,6 +168,16 @@ class Assistant:
             "total": round((t4 - t0) * 1000, 2),
         }
         return answer
+
+    def evidence(self, question: str, k: int | None = None) -> tuple[float, list[str]]:
+        """Return what the refusal decision sees: the best sentence similarity among the
+        retrieved passages, and the specifics the question names that the documents lack."""
+        question = clean_question(question, self.settings.max_question_chars)
+        vector = self.embedder.embed(question)
+        hits = self.retriever.search(question, self.check_k(k), None, vector)
+        scored = self._score_sentences(hits, vector)
+        best = max((cos for _, cos, *_ in scored), default=0.0)
+        return best, unknown_specifics(question, hits, self._vocab, self._known_years)
 
     # -- internals ----------------------------------------------------------------
     def _objective_match(self, o, score: float) -> ObjectiveMatch:

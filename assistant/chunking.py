@@ -159,42 +159,58 @@ def catalogue(doc: Document, units: list[Unit], passages: list[Passage]
               ) -> tuple[list[Objective], list[ConsultationQuestion]]:
     """Return the objectives and consultation questions of `doc`.
 
-    An objective's introduction is the narrative around it in its own section: the
-    paragraphs since the last heading before it and up to the next objective or heading
-    (3.19-3.21 lead to Objective 15).
+    An objective's introduction is the narrative that leads to it: the paragraphs before it
+    back to the previous objective, crossing into earlier sections of the same chapter only
+    while those sections have no objective of their own (and never into the chapter's
+    opening, which introduces the whole chapter), plus the paragraphs that follow it in its
+    own section (3.19-3.21 lead to Objective 15).
     """
     objectives: list[Objective] = []
     questions: list[ConsultationQuestion] = []
+    sections_with_objectives = {p.section for p in passages if p.kind == "objective"}
     for idx, p in enumerate(passages):
         if p.kind == "question":
             chapter = p.section.split(" > ")[0] if " > " in p.section else ""
             questions.append(ConsultationQuestion(
                 doc_id=doc.doc_id, number=p.number or "", chapter=chapter or "Overarching",
                 text=_strip_number(doc.text[p.body_start:p.end]), passage_id=p.id, page=p.page))
-        if p.kind != "objective":
-            continue
-        intro: list[str] = []
-        j = idx - 1
-        while j >= 0 and passages[j].section == p.section and passages[j].kind in {
-                "paragraph", "text", "objective", "footnote"}:
-            if passages[j].kind in {"paragraph", "text"}:
-                intro.insert(0, passages[j].id)
-            if passages[j].start != passages[j].body_start:  # it carries the section heading
-                break
-            j -= 1
-        j = idx + 1
-        while (j < len(passages) and passages[j].section == p.section
-               and passages[j].kind in {"paragraph", "text", "footnote"}
-               and passages[j].start == passages[j].body_start):
-            if passages[j].kind != "footnote":
-                intro.append(passages[j].id)
-            j += 1
-        body = doc.text[p.body_start:p.end]
-        objectives.append(Objective(
-            id=f"{doc.doc_id}/{p.number}", doc_id=doc.doc_id, number=p.number or "",
-            title=_objective_title(body), text=body, section=p.section, page=p.page,
-            passage_id=p.id, intro_passage_ids=intro))
+        if p.kind == "objective":
+            objectives.append(_objective(doc, passages, idx, sections_with_objectives))
     return objectives, questions
+
+
+def _chapter(section: str) -> str:
+    return section.split(" > ")[0]
+
+
+def _objective(doc: Document, passages: list[Passage], idx: int,
+               sections_with_objectives: set[str]) -> Objective:
+    p = passages[idx]
+    intro: list[str] = []
+    j = idx - 1
+    while j >= 0:
+        q = passages[j]
+        if q.section != p.section and (
+                _chapter(q.section) != _chapter(p.section) or " > " not in q.section
+                or q.section in sections_with_objectives):
+            break
+        if q.kind == "objective" and intro:
+            break
+        if q.kind in {"paragraph", "text"}:
+            intro.insert(0, q.id)
+        j -= 1
+    j = idx + 1
+    while (j < len(passages) and passages[j].section == p.section
+           and passages[j].kind in {"paragraph", "text", "footnote"}
+           and passages[j].start == passages[j].body_start):
+        if passages[j].kind != "footnote":
+            intro.append(passages[j].id)
+        j += 1
+    body = doc.text[p.body_start:p.end]
+    return Objective(
+        id=f"{doc.doc_id}/{p.number}", doc_id=doc.doc_id, number=p.number or "",
+        title=_objective_title(body), text=body, section=p.section, page=p.page,
+        passage_id=p.id, intro_passage_ids=intro)
 
 
 def _strip_number(text: str) -> str:

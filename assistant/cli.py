@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--baselines", action="store_true",
                     help="also score BM25 alone, dense alone and llama-index defaults")
     ev.add_argument("--out", type=Path, default=None, help="report folder (default eval/)")
+    ev.add_argument("--calibrate", action="store_true",
+                    help="choose the refusal threshold on eval/calibration.jsonl and print it")
 
     sub.add_parser("docs", help="list the indexed documents")
     return p
@@ -182,7 +184,8 @@ def _objectives(args, settings: Settings) -> int:
 def _eval(args, settings: Settings) -> int:
     from assistant.evaluation import run_cli
 
-    return run_cli(settings, baselines=args.baselines, out_dir=args.out)
+    return run_cli(settings, baselines=args.baselines, out_dir=args.out,
+                   calibrate_only=args.calibrate)
 
 
 def _docs(args, settings: Settings) -> int:

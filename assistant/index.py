@@ -38,7 +38,7 @@ from assistant.types import ConsultationQuestion, Document, Objective, Passage
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 EXACT_SEARCH_MAX = 200_000  # above this many passages an HNSW graph replaces exact search
 
 
@@ -64,7 +64,8 @@ class IndexData:
     sentence_vectors: np.ndarray
     sentence_offsets: np.ndarray  # passage i's sentences are rows [off[i], off[i+1])
     objectives: list[Objective]
-    objective_vectors: np.ndarray
+    objective_vectors: np.ndarray  # objective text under its heading
+    heading_vectors: np.ndarray  # the objective's own heading alone
     questions: list[ConsultationQuestion]
     vector_store: object  # llama_index FaissVectorStore
     bm25: object  # llama_index BM25Retriever
@@ -93,6 +94,12 @@ def embed_text(p: Passage, doc: Document) -> str:
     body = doc.text[p.body_start : p.end]
     # a footnote is about its own subject, not the section it happened to fall in
     return f"{p.section}\n{body}" if p.section and p.kind != "footnote" else body
+
+
+def objective_text(o: Objective) -> str:
+    """The text an objective is embedded as: its heading, then its own words."""
+    heading = o.section.split(" > ")[-1]
+    return f"{heading}: {o.text}" if heading and heading not in o.text else o.text
 
 
 def _key(text: str) -> str:
@@ -176,8 +183,9 @@ def build_index(settings: Settings, extra: list[Path] | None = None, embedder=No
 
     passage_texts = [embed_text(p, by_doc[p.doc_id]) for p in passages]
     sentence_texts = [by_doc[p.doc_id].text[s:e] for p in passages for s, e in p.sentences]
-    objective_texts = [o.text for o in objectives]
-    all_texts = passage_texts + sentence_texts + objective_texts
+    objective_texts = [objective_text(o) for o in objectives]
+    heading_texts = [o.section.split(" > ")[-1] or o.title for o in objectives]
+    all_texts = passage_texts + sentence_texts + objective_texts + heading_texts
     cache = _load_cache(settings.index_dir)
     keys = [_key(t) for t in all_texts]
     missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in cache}.items())
@@ -196,12 +204,13 @@ def build_index(settings: Settings, extra: list[Path] | None = None, embedder=No
             cache.update({k: v for (k, _), v in zip(part, vectors, strict=True)})
     dim = next(iter(cache.values())).shape[0]
     matrix = np.stack([cache[k] for k in keys]).astype(np.float32)
-    n_p, n_s = len(passage_texts), len(sentence_texts)
+    n_p, n_s, n_o = len(passage_texts), len(sentence_texts), len(objective_texts)
     offsets = np.cumsum([0] + [len(p.sentences) for p in passages]).astype(np.int64)
 
     notify(0.92, "Writing the index")
     build = _write_build(settings, docs, passages, objectives, questions,
-                         matrix[:n_p], matrix[n_p : n_p + n_s], offsets, matrix[n_p + n_s :],
+                         matrix[:n_p], matrix[n_p : n_p + n_s], offsets,
+                         matrix[n_p + n_s : n_p + n_s + n_o], matrix[n_p + n_s + n_o :],
                          passage_texts, keys, dim)
     _switch(settings.index_dir, build)
     report.passages = len(passages)
@@ -226,7 +235,8 @@ def _load_cache(index_dir: Path) -> dict[str, np.ndarray]:
     try:
         keys = json.loads((build / "cache_keys.json").read_text())
         with np.load(build / "vectors.npz") as z:
-            matrix = np.concatenate([z["passages"], z["sentences"], z["objectives"]])
+            matrix = np.concatenate([z["passages"], z["sentences"], z["objectives"],
+                                     z["objective_headings"]])
         if len(keys) != len(matrix):
             return {}
         return dict(zip(keys, matrix, strict=True))
@@ -269,7 +279,7 @@ def make_bm25(ids: list[str], texts: list[str]):
 
 
 def _write_build(settings: Settings, docs, passages, objectives, questions, p_vecs, s_vecs,
-                 offsets, o_vecs, passage_texts, keys, dim) -> Path:
+                 offsets, o_vecs, h_vecs, passage_texts, keys, dim) -> Path:
     builds = settings.index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
     name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6}"
@@ -282,7 +292,7 @@ def _write_build(settings: Settings, docs, passages, objectives, questions, p_ve
         _jsonl(tmp / "objectives.jsonl", [o.to_dict() for o in objectives])
         _jsonl(tmp / "questions.jsonl", [q.to_dict() for q in questions])
         np.savez(tmp / "vectors.npz", passages=p_vecs, sentences=s_vecs, objectives=o_vecs,
-                 sentence_offsets=offsets)
+                 objective_headings=h_vecs, sentence_offsets=offsets)
         (tmp / "cache_keys.json").write_text(json.dumps(keys))
         store = make_faiss(p_vecs)
         store.persist(persist_path=str(tmp / "faiss.index"))
@@ -425,6 +435,7 @@ def load_index(settings: Settings, verify: bool = True) -> IndexData:
         with np.load(build / "vectors.npz") as z:
             p_vecs, s_vecs = z["passages"], z["sentences"]
             o_vecs, offsets = z["objectives"], z["sentence_offsets"]
+            h_vecs = z["objective_headings"]
         store = FaissVectorStore.from_persist_path(str(build / "faiss.index"))
         quiet_bm25s()
         bm25 = BM25Retriever.from_persist_dir(str(build / "bm25"), show_progress=False)
@@ -438,5 +449,6 @@ def load_index(settings: Settings, verify: bool = True) -> IndexData:
                                  "run `assistant ingest` to rebuild it.")
     return IndexData(manifest=manifest, documents=docs, passages=passages,
                      passage_vectors=p_vecs, sentence_vectors=s_vecs, sentence_offsets=offsets,
-                     objectives=objectives, objective_vectors=o_vecs, questions=questions,
+                     objectives=objectives, objective_vectors=o_vecs,
+                     heading_vectors=h_vecs, questions=questions,
                      vector_store=store, bm25=bm25, path=build)

@@ -12,15 +12,16 @@ import re
 import numpy as np
 
 from assistant.index import IndexData
+from assistant.refusal import years_in
 from assistant.types import Objective
 
 _NUMBER = re.compile(r"\bobjective\s*(?:no\.?|number|#)?\s*(\d{1,2})\b", re.I)
+# Words that name the documents themselves say nothing about an objective's topic.
+_DOCUMENT_WORDS = {"mandat", "draft", "object", "nhs", "goal", "aim", "ambit",
+                   "prioriti", "target", "cover", "plan", "say"}
 _OBJECTIVE_WORDS = re.compile(
     r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
 )
-# weight of the introducing narrative relative to the objective's own text
-INTRO_WEIGHT = 0.9
-LEXICAL_WEIGHT = 0.25
 
 
 def is_objective_question(question: str) -> bool:
@@ -34,7 +35,20 @@ def named_number(question: str) -> str | None:
 
 
 class ObjectiveMapper:
-    """Ranks every objective of every document for a query."""
+    """Ranks every objective of every document for a query.
+
+    An objective's score adds four kinds of evidence: its own text under its heading
+    (cosine), its heading alone (half weight: "Supporting carers"), the closest sentences of
+    its own text and introducing narrative (mean cosine of the best two, so that one long
+    introduction is not favoured for having many sentences), and BM25 over its text and
+    narrative (normalised by the best objective, weight 0.3). When the question names a
+    year that a document's title or date carries ("the 2017-19 mandate"), that document's
+    objectives come first.
+    """
+
+    HEADING_WEIGHT = 0.5
+    LEXICAL_WEIGHT = 0.3
+    MAX_SCORE = 1.0 + HEADING_WEIGHT + 1.0 + LEXICAL_WEIGHT
 
     def __init__(self, index: IndexData, embedder) -> None:
         from assistant.index import quiet_bm25s
@@ -46,14 +60,17 @@ class ObjectiveMapper:
         self.embedder = embedder
         self.objectives: list[Objective] = index.objectives
         self._stemmer = Stemmer.Stemmer("english")
-        texts = []
-        intro_rows: list[list[int]] = []
-        for o in self.objectives:
-            rows = [index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
-            intro_rows.append(rows)
-            intro = " ".join(index.passages[r].text for r in rows)
-            texts.append(f"{o.section}\n{o.text}\n{intro}")
-        self._intro_rows = intro_rows
+        intro_rows = [[index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
+                      for o in self.objectives]
+        off = index.sentence_offsets
+        self._sentence_rows = []
+        for o, rows in zip(self.objectives, intro_rows, strict=True):
+            rows = [index.by_id[o.passage_id], *rows]
+            self._sentence_rows.append(np.concatenate(
+                [np.arange(off[r], off[r + 1]) for r in rows]).astype(np.int64))
+        texts = [f"{o.section.split(' > ')[-1]}\n{o.text}\n"
+                 + " ".join(index.passages[r].text for r in rows)
+                 for o, rows in zip(self.objectives, intro_rows, strict=True)]
         self._bm25 = None
         if texts:
             tokens = bm25s.tokenize(texts, stopwords="english", stemmer=self._stemmer,
@@ -62,47 +79,55 @@ class ObjectiveMapper:
             self._bm25.index(tokens, show_progress=False)
         self._doc_of = np.array([o.doc_id for o in self.objectives])
         self._row = {o.id: i for i, o in enumerate(self.objectives)}
+        self._doc_years = {
+            d.doc_id: set(years_in(f"{d.title} {d.short_title} {d.date}"))
+            for d in index.documents.values()
+        }
 
     def similarity(self, objective: Objective, vector: np.ndarray) -> float:
-        """Cosine similarity of an objective's own text and a query vector."""
+        """Cosine similarity of an objective (under its heading) and a query vector."""
         return float(self.index.objective_vectors[self._row[objective.id]] @ vector)
 
     def rank(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
              vector: np.ndarray | None = None) -> list[tuple[Objective, float]]:
         """Return up to k (objective, score) pairs, best first; score is in [0, 1]."""
-        if not self.objectives:
+        n = len(self.objectives)
+        if not n:
             return []
         if vector is None:
             vector = self.embedder.embed(query)
-        own = self.index.objective_vectors @ vector
-        intro = np.zeros(len(self.objectives), dtype=np.float32)
-        for i, rows in enumerate(self._intro_rows):
-            if rows:
-                intro[i] = float(np.max(self.index.passage_vectors[rows] @ vector))
-        dense = np.maximum(own, INTRO_WEIGHT * intro)
-        lexical = self._lexical(query)
-        score = (1 - LEXICAL_WEIGHT) * dense + LEXICAL_WEIGHT * lexical
+        ix = self.index
+        own = ix.objective_vectors @ vector
+        heading = ix.heading_vectors @ vector
+        sentence_cos = ix.sentence_vectors @ vector
+        closest = np.array([np.sort(sentence_cos[rows])[-2:].mean() if len(rows) else 0.0
+                            for rows in self._sentence_rows])
+        raw = own + self.HEADING_WEIGHT * heading + closest
+        raw += self.LEXICAL_WEIGHT * self._lexical(query)
+        score = np.clip(raw / self.MAX_SCORE, 0.0, 1.0)
         number = named_number(query)
         if number is not None:
-            named = np.array([o.number == number for o in self.objectives])
-            score = np.where(named, 1.0 + dense, score)
-        if doc_ids:
-            score = np.where(np.isin(self._doc_of, list(doc_ids)), score, -np.inf)
-        order = np.argsort(-score, kind="stable")[:k]
-        return [(self.objectives[i], float(min(max(score[i], 0.0), 1.0)))
-                for i in order if np.isfinite(score[i])]
+            score = np.where([o.number == number for o in self.objectives], 1.0, score)
+        years = set(years_in(query))
+        preferred = np.array([bool(self._doc_years.get(o.doc_id, set()) & years)
+                              for o in self.objectives])
+        allowed = (np.isin(self._doc_of, list(doc_ids)) if doc_ids
+                   else np.ones(n, dtype=bool))
+        order = sorted((i for i in range(n) if allowed[i]),
+                       key=lambda i: (not preferred[i], -score[i]))
+        return [(self.objectives[i], float(score[i])) for i in order[:k]]
 
     def _lexical(self, query: str) -> np.ndarray:
+        """BM25 scores of the objectives' texts and narratives, best = 1."""
         from assistant.index import quiet_bm25s
 
         bm25s = quiet_bm25s()
-
         out = np.zeros(len(self.objectives), dtype=np.float32)
         if self._bm25 is None:
             return out
         tokens = bm25s.tokenize(query, stopwords="english", stemmer=self._stemmer,
                                 return_ids=False, show_progress=False)[0]
-        tokens = [t for t in tokens if t in self._bm25.vocab_dict]
+        tokens = [t for t in tokens if t in self._bm25.vocab_dict and t not in _DOCUMENT_WORDS]
         if not tokens:
             return out
         scores = self._bm25.get_scores(tokens)

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real model and the real corpus, indexed once per test session into a
+temporary folder. Tests never touch the user's index/ or data/ folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.config import PROJECT_ROOT, Settings
+
+CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch, tmp_path):
+    """Point every ASSISTANT_* folder at tmp_path so no test writes into the project."""
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "corpus-unset"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embedding import get_embedder
+
+    return get_embedder(Settings().resolved_model_path())
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, embedder) -> Settings:
+    """Settings of an index built once from a copy of the real corpus."""
+    from assistant.index import build_index
+
+    root = tmp_path_factory.mktemp("session")
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index", data_dir=root / "data")
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def index(built):
+    from assistant.index import load_index
+
+    return load_index(built)
+
+
+@pytest.fixture(scope="session")
+def assistant(built, index, embedder):
+    from assistant.answer import Assistant
+
+    return Assistant(built, index=index, embedder=embedder)
+
+
+def copy_corpus(dest: Path) -> Path:
+    """Copy the real corpus into `dest` (a test's own folder) and return it."""
+    shutil.copytree(CORPUS, dest)
+    return dest
