@@ -139,11 +139,9 @@ class Assistant:
         ranked = self.mapper.rank(question, 5, doc_ids, vector)
         t3 = time.perf_counter()
         scored = self._score_sentences(hits, vector)
-        best = max((cos for _, cos, *_ in scored), default=0.0)
         number = named_number(question)
         named = [o for o, _ in ranked if number is not None and o.number == number]
-        missing = [] if named else unknown_specifics(question, hits, self._vocab,
-                                                     self._known_years)
+        best, missing = self._judge(question, hits, scored)
         refused = not named and (best < self.settings.refusal_threshold or bool(missing))
         if refused:
             text = REFUSAL_SPECIFIC.format(", ".join(missing)) if missing else REFUSAL
@@ -170,19 +168,22 @@ class Assistant:
         return answer
 
     def evidence(self, question: str, k: int | None = None) -> tuple[float, list[str]]:
-        """Return what the refusal decision sees: the best sentence similarity among the
-        retrieved passages, and the specifics the question names that the documents lack."""
+        """Return what the refusal decision sees for a question (see `_judge`)."""
         question = clean_question(question, self.settings.max_question_chars)
         vector = self.embedder.embed(question)
         hits = self.retriever.search(question, self.check_k(k), None, vector)
-        scored = self._score_sentences(hits, vector)
-        best = max((cos for _, cos, *_ in scored), default=0.0)
-        return best, unknown_specifics(question, hits, self._vocab, self._known_years)
+        return self._judge(question, hits, self._score_sentences(hits, vector))
 
     # -- internals ----------------------------------------------------------------
     def _objective_match(self, o, score: float) -> ObjectiveMatch:
         return ObjectiveMatch(id=o.id, doc_id=o.doc_id, number=o.number, title=o.title,
                               score=round(score, 4))
+
+    def _judge(self, question: str, hits: list[Hit], scored) -> tuple[float, list[str]]:
+        """The best sentence similarity among the retrieved passages, and the specifics the
+        question names that the documents lack: the two tests of `assistant.refusal`."""
+        best = max((cos for _, cos, *_ in scored), default=0.0)
+        return best, unknown_specifics(question, hits, self._vocab, self._known_years)
 
     def _score_sentences(self, hits: list[Hit], vector: np.ndarray):
         """Return (score, cosine, hit, sentence index) for every sentence of the hits."""

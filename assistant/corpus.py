@@ -111,7 +111,7 @@ def read_pages(path: Path, max_bytes: int | None = None) -> tuple[list[str], boo
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise IngestError(
-                f"{name}: {size / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB limit."
+                f"{name}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit."
             )
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -329,6 +329,13 @@ class _Cleaner:
                     raw_blocks.extend(pending_notes)
                     pending_notes.clear()
 
+        # Without blank lines between paragraphs (web text with one paragraph a line, or a
+        # PDF's text layer), a paragraph ends where a line stops short of the full width
+        # after a sentence or a heading, and the next line starts a new sentence.
+        filled = [x for p in pages for x in p if x.strip()]
+        blank = sum(1 for p in pages for x in p if not x.strip())
+        line_breaks_paragraphs = len(filled) > 3 and blank < 0.05 * len(filled)
+        width = sorted(len(x) for x in filled)[int(0.9 * (len(filled) - 1))] if filled else 0
         for page_no, lines in zip(page_numbers, pages, strict=True):
             in_notes = False
             note: dict | None = None
@@ -364,6 +371,9 @@ class _Cleaner:
                         continues = continues and not current.get("heading")
                     else:
                         continues = not current.get("ended")
+                        if continues and line_breaks_paragraphs:
+                            continues = not _paragraph_ends(current["lines"][-1][0], line,
+                                                            width)
                 if continues and current is not None:
                     current["lines"].append((line.strip(), page_no))
                     current["ended"] = False
@@ -431,6 +441,15 @@ class _Cleaner:
         # footnotes are moved after the paragraph they interrupted: keep points sorted
         page_points.sort()
         return blocks, "\n\n".join(parts), page_points, dict(self.dropped)
+
+
+def _paragraph_ends(previous: str, line: str, width: int) -> bool:
+    """Whether `line` starts a new paragraph after `previous` (see `_assemble`)."""
+    starts_new = line.lstrip()[:1].isupper() or line.lstrip()[:1] in "\u201c\u2018\"'("
+    if not starts_new:
+        return False
+    short = len(previous.rstrip()) < 0.8 * width
+    return short and (bool(_TERMINAL.search(previous)) or len(previous.split()) <= 12)
 
 
 def _remap_points(before: str, after: str, points: list[tuple[int, int]]) -> list[tuple[int, int]]:

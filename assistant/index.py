@@ -145,7 +145,8 @@ def build_index(settings: Settings, extra: list[Path] | None = None, embedder=No
     t0 = time.perf_counter()
     report = BuildReport()
     notify = progress or (lambda fraction, text: None)
-    sources = discover(settings.corpus_dir, extra)
+    # files the manifest describes win over unlisted copies of the same content
+    sources = sorted(discover(settings.corpus_dir, extra), key=lambda src: not src.meta)
     if not sources:
         raise IngestError(f"No .pdf, .txt or .md files found in {settings.corpus_dir}.")
     docs: list[Document] = []

@@ -44,9 +44,11 @@ def unknown_specifics(question: str, hits: list[Hit], vocab: set[str],
     """Return the specifics the question names that the documents do not contain."""
     missing = []
     evidence = " ".join(h.passage.text for h in hits)
-    for year in years_in(question):
-        if year not in known_years and year not in evidence:
-            missing.append(year)
+    for m in _YEAR.finditer(question):
+        years = years_in(m.group(0))
+        if m.group(0) in evidence or any(y in known_years or y in evidence for y in years):
+            continue
+        missing.extend(years)
     stripped = _YEAR.sub(" ", question)
     for number in _NUMBER.findall(stripped):
         if number.replace(",", "") not in vocab:

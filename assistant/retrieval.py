@@ -1,5 +1,8 @@
-"""Hybrid retrieval: three rankings fused by reciprocal rank (RRF, k=60): dense passage
-vectors (FAISS), BM25, and the candidates of both re-ranked by their best sentence."""
+"""Hybrid retrieval: a semantic and a lexical ranking fused by reciprocal rank (RRF, k=60).
+
+Candidates come from FAISS (passage vectors, through llama-index's FaissVectorStore) and
+BM25 (llama-index's BM25Retriever's index); the semantic ranking scores each candidate by
+the better of its passage and best-sentence cosine."""
 
 from __future__ import annotations
 
@@ -72,22 +75,25 @@ class Retriever:
                 found[row] = float(scores[row])
         return rows, found
 
-    def by_sentence(self, vector: np.ndarray, candidates: list[int]) -> list[int]:
-        """Candidate rows re-ranked by their best sentence's cosine with the query: a
-        passage whose one sentence answers the question ranks high even if the rest of
-        it is about something else."""
+    def semantic(self, vector: np.ndarray, candidates: list[int]) -> list[int]:
+        """Candidate rows ranked by their semantic score: the better of the passage's cosine
+        and its best sentence's cosine, so a passage with one sentence that answers the
+        question ranks high even if the rest of it is about something else."""
         rows = list(dict.fromkeys(candidates))
+        if not rows:
+            return []
         off = self.index.sentence_offsets
         spans = [(int(off[r]), int(off[r + 1])) for r in rows]
-        kept = [(r, lo, hi) for r, (lo, hi) in zip(rows, spans, strict=True) if hi > lo]
-        if not kept:
-            return []
-        sentence_rows = np.concatenate([np.arange(lo, hi) for _, lo, hi in kept])
-        cos = self.index.sentence_vectors[sentence_rows] @ vector
-        starts = np.cumsum([0] + [hi - lo for _, lo, hi in kept[:-1]])
-        best = np.maximum.reduceat(cos, starts)
-        order = np.argsort(-best, kind="stable")
-        return [kept[i][0] for i in order]
+        score = self.index.passage_vectors[rows] @ vector
+        with_sentences = [i for i, (lo, hi) in enumerate(spans) if hi > lo]
+        if with_sentences:
+            sentence_rows = np.concatenate([np.arange(*spans[i]) for i in with_sentences])
+            cos = self.index.sentence_vectors[sentence_rows] @ vector
+            sizes = [spans[i][1] - spans[i][0] for i in with_sentences]
+            best = np.maximum.reduceat(cos, np.cumsum([0] + sizes[:-1]))
+            score[with_sentences] = np.maximum(score[with_sentences], best)
+        order = np.argsort(-score, kind="stable")
+        return [rows[i] for i in order]
 
     def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
@@ -98,9 +104,9 @@ class Retriever:
         n = max(_CANDIDATES, k * 4)
         dense_rows = self.dense(vector, n, mask)
         lexical_rows, bm25_scores = self.lexical(query, n, mask)
-        sentence_rows = self.by_sentence(vector, dense_rows + lexical_rows)
+        semantic_rows = self.semantic(vector, dense_rows + lexical_rows)
         fused: dict[int, float] = {}
-        for ranking in (dense_rows, sentence_rows, lexical_rows):
+        for ranking in (semantic_rows, lexical_rows):
             for rank, row in enumerate(ranking, start=1):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank)
         if not fused:

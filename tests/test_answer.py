@@ -1,0 +1,221 @@
+"""Answers over the real index: objectives found, quotes that are exact and where they say
+they are, refusals off topic, document filters and clear errors for bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer import split_answer
+from assistant.errors import AssistantError, QuestionError
+
+DRAFT = "draft-mandate-2012"
+SUMMARY = "mandate-2017-19-summary"
+
+ON_TOPIC = [
+    "Which objective covers carers?",
+    "When will the NHS Commissioning Board be established?",
+    "How will dementia care be improved?",
+    "What is the NHS Constitution?",
+    "How should the NHS reduce health inequalities?",
+    "What does the mandate say about mental health?",
+    "How will patients be involved in decisions about their care?",
+    "What is the Secretary of State accountable for?",
+    "How much money is earmarked for commissioning running costs?",
+    "What is the friends and family test?",
+    "Will GP appointments be available in the evenings and at weekends?",
+]
+OFF_TOPIC = [
+    "How do I bake banana bread?",
+    "How do I restart a Kubernetes pod?",
+    "Who won the Premier League in 2019?",
+]
+
+
+@pytest.fixture(scope="module")
+def answers(assistant):
+    return {q: assistant.ask(q) for q in ON_TOPIC + OFF_TOPIC}
+
+
+def check_citation(index, c) -> None:
+    """A citation's quote is exact, on the page it names and inside the passage it names."""
+    doc = index.documents[c.doc_id]
+    assert doc.text[c.start : c.end] == c.quote
+    assert c.quote and c.quote in doc.text
+    assert c.page == doc.page_at(c.start)
+    p = index.passage(c.passage_id)
+    assert p.doc_id == c.doc_id
+    assert p.start <= c.start < c.end <= p.end
+    assert c.section == p.section and c.paragraph == p.paragraph
+    assert c.title == doc.title
+
+
+# ---------------------------------------------------------------- objectives
+
+
+def test_carers_question_leads_with_objective_15(assistant, answers):
+    answer = answers["Which objective covers carers?"]
+    assert not answer.refused
+    assert answer.objectives[0].id == f"{DRAFT}/15"
+    assert answer.objectives[0].number == "15"
+    o15 = next(o for o in assistant.index.objectives if o.id == f"{DRAFT}/15")
+    lead = answer.citations[0]
+    assert lead.marker == 1 and lead.doc_id == DRAFT
+    assert lead.quote.startswith("Objective 15: Improve the support that carers receive")
+    assert lead.quote in o15.text
+    assert answer.answer.startswith(lead.quote)
+    # what follows the objective is the narrative that introduces it (3.19 - 3.21)
+    for c in answer.citations[1:]:
+        assert c.passage_id in o15.intro_passage_ids
+
+
+def test_respite_for_relatives_maps_to_the_carers_objective(assistant):
+    answer = assistant.ask("respite for people who look after a relative")
+    assert not answer.refused
+    assert f"{DRAFT}/15" in [o.id for o in answer.objectives[:3]]
+    ranked = assistant.objectives("respite for people who look after a relative")
+    assert f"{DRAFT}/15" in [o.id for o in ranked[:3]]
+
+
+def test_objective_named_by_number_comes_first(assistant):
+    answer = assistant.ask("what is objective 9?")
+    assert not answer.refused
+    assert answer.objectives[0].id == f"{DRAFT}/9"
+    assert answer.citations[0].quote.startswith("Objective 9:")
+    assert "mental health" in answer.citations[0].quote
+
+
+def test_objectives_are_ranked_with_scores(assistant):
+    ranked = assistant.objectives("people looking after a relative", k=5)
+    assert len(ranked) == 5
+    assert ranked[0].id == f"{DRAFT}/15"
+    scores = [o.score for o in ranked]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+
+
+# ---------------------------------------------------------------- citations
+
+
+@pytest.mark.parametrize("question", ON_TOPIC)
+def test_on_topic_answers_cite_exact_quotes(assistant, answers, question):
+    answer = answers[question]
+    assert not answer.refused, question
+    assert answer.citations and answer.closest == []
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        check_citation(assistant.index, c)
+    assert set(answer.timings_ms) >= {"retrieve", "total"}
+
+
+@pytest.mark.parametrize("question", ON_TOPIC)
+def test_every_answer_segment_is_a_cited_quote(answers, question):
+    answer = answers[question]
+    segments = split_answer(answer.answer)
+    by_marker = {c.marker: c for c in answer.citations}
+    assert [m for _, m in segments] == sorted(by_marker)
+    for text, marker in segments:
+        assert marker in by_marker, f"uncited text: {text!r}"
+        assert text == by_marker[marker].quote
+
+
+def test_answers_carry_facts_from_the_documents(answers):
+    established = answers["When will the NHS Commissioning Board be established?"]
+    assert any("1 October 2012" in c.quote for c in established.citations)
+    money = answers["How much money is earmarked for commissioning running costs?"]
+    assert "\u00a32bn" in money.answer
+    dementia = answers["How will dementia care be improved?"]
+    assert any("dementia" in c.quote for c in dementia.citations)
+
+
+def test_split_answer_pairs_text_with_markers():
+    assert split_answer("First part. [1] Second part. [2]") == [
+        ("First part.", 1), ("Second part.", 2)]
+    assert split_answer("Cited. [1] Uncited tail.") == [("Cited.", 1), ("Uncited tail.", 0)]
+
+
+# ---------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_are_refused_with_closest_passages(assistant, answers, question):
+    answer = answers[question]
+    assert answer.refused
+    assert answer.citations == []
+    assert not re.search(r"\[\d+\]", answer.answer)
+    assert "do not cover" in answer.answer
+    assert 1 <= len(answer.closest) <= 3
+    for c in answer.closest:
+        check_citation(assistant.index, c)
+
+
+# ---------------------------------------------------------------- document filter
+
+
+def test_doc_filter_only_returns_that_document(assistant):
+    answer = assistant.ask("How will dementia care be improved?", doc_ids=[SUMMARY])
+    assert not answer.refused
+    assert {c.doc_id for c in answer.citations} == {SUMMARY}
+    assert all(o.doc_id == SUMMARY for o in answer.objectives)
+    assert any("dementia" in c.quote for c in answer.citations)
+    for c in answer.citations:
+        check_citation(assistant.index, c)
+
+
+def test_doc_filter_applies_to_closest_and_objectives(assistant):
+    refused = assistant.ask("How do I bake banana bread?", doc_ids=["strategic-context-2012"])
+    assert refused.refused
+    assert {c.doc_id for c in refused.closest} == {"strategic-context-2012"}
+    ranked = assistant.objectives("cancer", doc_ids=[SUMMARY])
+    assert ranked and all(o.doc_id == SUMMARY for o in ranked)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("question,message", [
+    ("", r"^The question is empty; type a question"),
+    ("   \n\t  ", r"^The question is empty"),
+    ("\u200b\u200b", r"^The question is empty"),
+    ("?!? ... ---", r"^The question has no words in it"),
+])
+def test_empty_or_wordless_questions_raise(assistant, question, message):
+    with pytest.raises(QuestionError, match=message):
+        assistant.ask(question)
+    with pytest.raises(QuestionError, match=message):
+        assistant.objectives(question)
+
+
+def test_question_over_1000_characters_raises(assistant):
+    question = "How are carers supported? " + "x" * 1000
+    with pytest.raises(QuestionError,
+                       match=r"1,026 characters long; the limit is 1,000\. Ask a shorter question"):
+        assistant.ask(question)
+
+
+def test_question_of_exactly_1000_characters_is_answered(assistant):
+    question = ("Which objective covers carers? " * 40)[:1000]
+    assert len(question) == 1000
+    assert assistant.ask(question).question == question.strip()
+
+
+def test_unknown_doc_id_is_named(assistant):
+    with pytest.raises(AssistantError, match=r"Unknown document id 'nope'; known ids: .*"
+                                             + DRAFT):
+        assistant.ask("Which objective covers carers?", doc_ids=["nope"])
+    with pytest.raises(AssistantError, match=r"'nope'"):
+        assistant.objectives("carers", doc_ids=[DRAFT, "nope"])
+
+
+@pytest.mark.parametrize("k", [0, -3])
+def test_k_below_one_raises(assistant, k):
+    with pytest.raises(AssistantError, match=rf"k={k} must be at least 1"):
+        assistant.ask("Which objective covers carers?", k=k)
+
+
+def test_k_larger_than_the_index_raises_naming_the_fix(assistant):
+    n = len(assistant.index.passages)
+    with pytest.raises(AssistantError, match=rf"k={n + 1} is larger than the {n} passages in "
+                                             r"the index; use a smaller k"):
+        assistant.ask("Which objective covers carers?", k=n + 1)
+    assert not assistant.ask("Which objective covers carers?", k=n).refused

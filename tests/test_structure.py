@@ -1,0 +1,208 @@
+"""Structure and passages of the real corpus: objectives, consultation questions, sections,
+paragraph numbers, pages, offsets that round-trip, and ids derived from content."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from conftest import CORPUS
+
+from assistant.chunking import catalogue, chunk, split_sentences
+from assistant.corpus import SourceFile, discover, load_document
+from assistant.structure import analyse
+
+DRAFT = "draft-mandate-2012"
+SUMMARY = "mandate-2017-19-summary"
+DOC_IDS = [DRAFT, "strategic-context-2012", "news-final-mandate-2012",
+           "hsj-first-mandate-2012", SUMMARY]
+
+
+class Parsed:
+    def __init__(self, src: SourceFile) -> None:
+        self.doc = load_document(src)
+        self.units = analyse(self.doc)
+        self.passages = chunk(self.doc, self.units)
+        self.objectives, self.questions = catalogue(self.doc, self.units, self.passages)
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[str, Parsed]:
+    return {src.doc_id: Parsed(src) for src in discover(CORPUS)}
+
+
+def source_lines(doc_id: str) -> list[str]:
+    text = (CORPUS / f"{doc_id}.txt").read_text(encoding="utf-8")
+    return [" ".join(line.split()) for line in text.split("\n")]
+
+
+# ---------------------------------------------------------------- objectives and questions
+
+
+def test_draft_mandate_has_objectives_1_to_22(parsed):
+    objectives = parsed[DRAFT].objectives
+    assert [o.number for o in objectives] == [str(n) for n in range(1, 23)]
+    assert [o.id for o in objectives] == [f"{DRAFT}/{n}" for n in range(1, 23)]
+    # the source prints every one of them as "Objective N:"
+    printed = {int(m) for m in re.findall(r"Objective (\d+):", "\n".join(source_lines(DRAFT)))}
+    assert printed == set(range(1, 23))
+    for o in objectives:
+        assert o.text.startswith(f"Objective {o.number}:") or o.text.lstrip("\u2022 ").startswith(
+            f"Objective {o.number}:")
+        assert o.title and not o.title.startswith("Objective")
+
+
+def test_objective_15_is_about_carers(parsed):
+    p = parsed[DRAFT]
+    o15 = next(o for o in p.objectives if o.number == "15")
+    assert o15.title.startswith("Improve the support that carers receive from the NHS")
+    assert o15.section == "3. Putting patients first > Supporting carers"
+    # its bullets belong to it
+    assert "respite care" in o15.text
+    passage = next(x for x in p.passages if x.id == o15.passage_id)
+    assert passage.kind == "objective" and passage.number == "15"
+
+
+def test_objective_15_is_introduced_by_paragraphs_3_19_to_3_21(parsed):
+    p = parsed[DRAFT]
+    o15 = next(o for o in p.objectives if o.number == "15")
+    by_id = {x.id: x for x in p.passages}
+    intro = [by_id[i].paragraph for i in o15.intro_passage_ids]
+    assert {"3.19", "3.20", "3.21"} <= set(intro)
+    # and nothing from another section
+    assert all(by_id[i].section == o15.section for i in o15.intro_passage_ids)
+
+
+def test_draft_mandate_has_12_consultation_questions_with_chapters(parsed):
+    questions = parsed[DRAFT].questions
+    assert [q.number for q in questions] == [str(n) for n in range(1, 13)]
+    chapters = {q.number: q.chapter for q in questions}
+    for n in "12345":
+        assert chapters[n] == "Overarching"
+    assert chapters["9"] == "3. Putting patients first"
+    q9 = next(q for q in questions if q.number == "9")
+    assert "support for carers" in q9.text
+    for q in questions:
+        assert q.text.endswith("?") and not re.match(r"\d", q.text)
+        assert q.page is not None
+
+
+def test_summary_headings_are_objectives_1_to_7(parsed):
+    lines = [x for x in source_lines(SUMMARY) if x]
+    # a heading is a line followed by bullet points
+    headings = [x for x, nxt in zip(lines, lines[1:], strict=False)
+                if not x.startswith("\u2022") and nxt.startswith("\u2022")]
+    assert len(headings) == 7
+    objectives = parsed[SUMMARY].objectives
+    assert [o.number for o in objectives] == [str(n) for n in range(1, 8)]
+    assert [o.title for o in objectives] == headings
+    dementia = objectives[3]
+    assert "Improve the quality of care and support for people with dementia" in dementia.text
+    assert parsed[SUMMARY].questions == []
+
+
+def test_documents_without_objectives_have_none(parsed):
+    for doc_id in ("strategic-context-2012", "news-final-mandate-2012", "hsj-first-mandate-2012"):
+        assert parsed[doc_id].objectives == []
+
+
+# ---------------------------------------------------------------- passages
+
+
+@pytest.mark.parametrize("doc_id", DOC_IDS)
+def test_passages_round_trip_and_cover_the_text(parsed, doc_id):
+    doc, passages = parsed[doc_id].doc, parsed[doc_id].passages
+    assert passages
+    covered = [False] * len(doc.text)
+    prev_end = 0
+    for p in passages:
+        assert doc.text[p.start : p.end] == p.text
+        assert prev_end <= p.start < p.end  # in order, not overlapping
+        prev_end = p.end
+        for i in range(p.start, p.end):
+            covered[i] = True
+    missed = "".join(ch for ch, c in zip(doc.text, covered, strict=True)
+                     if not c and not ch.isspace())
+    assert missed == ""
+
+
+@pytest.mark.parametrize("doc_id", DOC_IDS)
+def test_every_passage_knows_where_it_came_from(parsed, doc_id):
+    doc, passages = parsed[doc_id].doc, parsed[doc_id].passages
+    for p in passages:
+        assert p.doc_id == doc_id
+        assert p.start <= p.body_start < p.end <= len(doc.text)
+        assert p.kind in {"paragraph", "objective", "question", "text", "footnote"}
+        for s, e in p.sentences:
+            assert p.body_start <= s < e <= p.end
+        if doc_id == DRAFT:
+            assert p.page is not None and p.page_end is not None
+            assert 1 <= p.page <= p.page_end <= doc.n_pages + 1
+            assert p.page == doc.page_at(p.body_start)
+
+
+@pytest.mark.parametrize("doc_id", DOC_IDS)
+def test_every_passage_has_a_section(parsed, doc_id):
+    for p in parsed[doc_id].passages:
+        assert p.section, f"{doc_id} passage without a section: {p.text[:60]!r}"
+
+
+def test_numbered_paragraphs_are_labelled(parsed):
+    doc, passages = parsed[DRAFT].doc, parsed[DRAFT].passages
+    labels = {p.paragraph for p in passages if p.kind == "paragraph"}
+    assert {"1.1", "1.11", "2.24", "3.19", "3.20", "3.21"} <= labels
+    for p in passages:
+        if p.kind == "paragraph":
+            assert doc.text[p.body_start : p.end].startswith(p.paragraph + " ")
+    p321 = next(p for p in passages if p.paragraph == "3.21")
+    assert p321.section == "3. Putting patients first > Supporting carers"
+
+
+def test_footnotes_are_passages_of_their_own(parsed):
+    passages = parsed[DRAFT].passages
+    note = next(p for p in passages if p.kind == "footnote" and p.paragraph == "Footnote 1")
+    assert "established on 1 October 2012" in note.text
+    p111 = next(p for p in passages if p.paragraph == "1.11")
+    assert "established on 1 October 2012" not in p111.text
+
+
+def test_passage_ids_are_stable_and_unique(parsed):
+    src = next(s for s in discover(CORPUS) if s.doc_id == DRAFT)
+    again = chunk(load_document(src))
+    first = parsed[DRAFT].passages
+    assert [p.id for p in again] == [p.id for p in first]
+    assert len({p.id for p in first}) == len(first)
+
+
+def test_passage_ids_change_with_the_text(parsed, tmp_path):
+    src = next(s for s in discover(CORPUS) if s.doc_id == DRAFT)
+    copy = tmp_path / src.path.name
+    shutil.copy(src.path, copy)
+    source = copy.read_text(encoding="utf-8")
+    assert source.count("experienced") == 1  # in paragraph 3.20
+    copy.write_text(source.replace("experienced", "seasoned"), encoding="utf-8")
+    changed = chunk(load_document(SourceFile(copy, src.meta)))
+    before = {p.paragraph: p.id for p in parsed[DRAFT].passages if p.kind == "paragraph"}
+    after = {p.paragraph: p.id for p in changed if p.kind == "paragraph"}
+    edited = next(p.paragraph for p in changed if "seasoned" in p.text)
+    assert edited == "3.20"
+    assert after[edited] != before[edited]
+    same = [k for k in before if k != edited]
+    assert same and all(after[k] == before[k] for k in same)
+
+
+# ---------------------------------------------------------------- sentences
+
+
+def test_split_sentences_leaves_out_labels_and_keeps_abbreviations():
+    text = "3.21 Carers matter, e.g. parents. They need respite. 2 Footnote"
+    spans = split_sentences(text, offset=10)
+    got = [text[s - 10 : e - 10] for s, e in spans]
+    assert got == ["Carers matter, e.g. parents.", "They need respite.", "2 Footnote"]
+
+
+def test_split_sentences_splits_lines_and_bullets():
+    text = "Objective 15: Improve support, by:\n\n\u2013 early identification; and\n\u2013 respite."
+    got = [text[s:e] for s, e in split_sentences(text)]
+    assert got == ["Objective 15: Improve support, by:", "early identification; and", "respite."]
