@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--baselines", action="store_true",
                     help="also score BM25 alone, dense alone and llama-index defaults")
     ev.add_argument("--out", type=Path, default=None, help="report folder (default eval/)")
+    ev.add_argument("--targets", action="store_true",
+                    help="fail below the target bars instead of the CI gates")
     ev.add_argument("--calibrate", action="store_true",
                     help="choose the refusal threshold on eval/calibration.jsonl and print it")
 
@@ -185,7 +187,7 @@ def _eval(args, settings: Settings) -> int:
     from assistant.evaluation import run_cli
 
     return run_cli(settings, baselines=args.baselines, out_dir=args.out,
-                   calibrate_only=args.calibrate)
+                   calibrate_only=args.calibrate, targets=args.targets)
 
 
 def _docs(args, settings: Settings) -> int:
