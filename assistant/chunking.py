@@ -223,4 +223,6 @@ def _objective_title(body: str) -> str:
     if len(first) > 160:
         cut = first[:160].rsplit(" ", 1)[0]
         first = cut.rstrip(",;: ") + " \u2026"
+    if re.match(r"^[ivx]+\)", first):  # "i) Increase ..." keeps its numbering
+        return first
     return first[:1].upper() + first[1:]

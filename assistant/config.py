@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,6 @@ class Settings:
     rrf_k: int = 60
     max_file_mb: int = 200
     batch_size: int = 64
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -46,7 +45,7 @@ class Settings:
         values: dict = {}
         for f in fields(cls):
             raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
-            if raw is None or f.name == "extra":
+            if raw is None:
                 continue
             default = f.default
             if f.name.endswith("_dir") or f.name == "model_path":

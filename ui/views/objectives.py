@@ -1,0 +1,94 @@
+"""Objectives: every objective of every document, by document and chapter, searchable."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from ui import state
+from ui.render import location, md_escape, md_text, objective_label, short_title
+
+
+def chapter_of(o) -> str:
+    """The chapter an objective sits in ('' when its heading is the objective itself)."""
+    head = o.section.split(" > ")[0].strip()
+    return "" if not head or head == o.title.strip() else head
+
+
+def _haystack(o, index) -> str:
+    intro = " ".join(index.passage(p).text for p in o.intro_passage_ids if p in index.by_id)
+    return f"objective {o.number} {o.title} {o.text} {o.section} {intro}".lower()
+
+
+def matching(objectives, index, query: str):
+    """Objectives whose text (or introducing paragraphs) hold every word of `query`."""
+    words = re.findall(r"\w+", query.lower())
+    if not words:
+        return list(objectives)
+    return [o for o in objectives if all(w in _haystack(o, index) for w in words)]
+
+
+def _objective(o, doc, index, expanded: bool) -> None:
+    with st.expander(objective_label(o), expanded=expanded):
+        where = location(o.section, None, o.page, o.title)
+        if where:
+            st.caption(md_escape(where))
+        st.markdown(md_text(o.text))
+        intro = [index.passage(p) for p in o.intro_passage_ids if p in index.by_id]
+        if intro:
+            st.markdown("**The paragraphs that introduce it**")
+            for p in intro:
+                where = location("", p.paragraph, p.page)
+                body = index.documents[p.doc_id].text[p.body_start:p.end]
+                with st.container(border=True):
+                    if where:
+                        st.caption(md_escape(where))
+                    st.markdown(md_text(body))
+        state.ask_button(
+            "Ask about this objective",
+            f"What does Objective {o.number} of the {short_title(doc)} say?",
+            [o.doc_id], key=f"ask-{o.id}",
+        )
+
+
+def page() -> None:
+    assistant = state.require_assistant()
+    index = assistant.index
+    st.title("Objectives")
+    st.markdown("Every objective of every document, grouped by document and chapter, with "
+                "its full text and the paragraphs that introduce it.")
+    query = st.text_input("Search the objectives", key="objective-query",
+                          placeholder="e.g. carers, mental health, waiting times",
+                          icon=":material/search:")
+    found = matching(index.objectives, index, query)
+    if query.strip():
+        st.caption(f"{len(found)} of {len(index.objectives)} objectives contain every word.")
+        if not found:
+            closest = assistant.objectives(query, k=5)
+            if closest:
+                st.info("No objective contains all of these words; these are the closest "
+                        "in meaning.")
+                by_id = {o.id: o for o in index.objectives}
+                found = [by_id[m.id] for m in closest if m.id in by_id]
+    if not index.objectives:
+        st.info("No objectives were found in the indexed documents.")
+    for doc_id, doc in index.documents.items():
+        mine = [o for o in found if o.doc_id == doc_id]
+        if not mine:
+            continue
+        total = sum(o.doc_id == doc_id for o in index.objectives)
+        st.subheader(md_escape(doc.title), divider="gray")
+        st.caption(md_escape(f"{short_title(doc)} · {doc.status} · {doc.date} · "
+                             f"{total} objectives"))
+        chapters: dict[str, list] = {}
+        for o in mine:
+            chapters.setdefault(chapter_of(o), []).append(o)
+        for chapter, objectives in chapters.items():
+            if chapter:
+                st.markdown(f"##### {md_escape(chapter)}")
+            for o in objectives:
+                _objective(o, doc, index, expanded=bool(query.strip()) and len(found) <= 3)
+
+
+state.guarded(page)
