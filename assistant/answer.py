@@ -33,6 +33,9 @@ _MARGIN = 0.12
 # an objective leads the answer when the question is about objectives and it scores this
 _OBJECTIVE_LEAD = 0.45
 _LEAD_WORDS = 90
+_CONSULTATION = re.compile(r"\bconsult|\bquestions?\b|\brespond", re.I)
+_REFERENCE = re.compile(r"https?://|www\.")
+_CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -138,7 +141,7 @@ class Assistant:
         t2 = time.perf_counter()
         ranked = self.mapper.rank(question, 5, doc_ids, vector)
         t3 = time.perf_counter()
-        scored = self._score_sentences(hits, vector)
+        scored = self._score_sentences(hits, vector, question)
         number = named_number(question)
         named = [o for o, _ in ranked if number is not None and o.number == number]
         best, missing = self._judge(question, hits, scored)
@@ -153,10 +156,19 @@ class Assistant:
                 lead = named[0]
             elif ranked and is_objective_question(question) and ranked[0][1] >= _OBJECTIVE_LEAD:
                 lead = ranked[0][0]
-            citations = self._compose(question, scored, lead)
+            listing = self._chapter_objectives(question, doc_ids)
+            if listing:
+                citations = [self._cite(i, self.index.passage(o.passage_id),
+                                        *self._lead_span(self.index.passage(o.passage_id), 1),
+                                        1.0)
+                             for i, o in enumerate(listing, start=1)]
+                ranked = [(o, 1.0) for o in listing]
+            else:
+                citations = self._compose(question, scored, lead)
             text = " ".join(f"{c.quote} [{c.marker}]" for c in citations)
+            shown = ranked if listing else ranked[:3]
             answer = Answer(question=question, answer=text, refused=False, citations=citations,
-                            objectives=[self._objective_match(o, s) for o, s in ranked[:3]])
+                            objectives=[self._objective_match(o, s) for o, s in shown])
         t4 = time.perf_counter()
         answer.timings_ms = {
             "embed": round((t1 - t0) * 1000, 2),
@@ -172,7 +184,7 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         vector = self.embedder.embed(question)
         hits = self.retriever.search(question, self.check_k(k), None, vector)
-        return self._judge(question, hits, self._score_sentences(hits, vector))
+        return self._judge(question, hits, self._score_sentences(hits, vector, question))
 
     # -- internals ----------------------------------------------------------------
     def _objective_match(self, o, score: float) -> ObjectiveMatch:
@@ -185,20 +197,41 @@ class Assistant:
         best = max((cos for _, cos, *_ in scored), default=0.0)
         return best, unknown_specifics(question, hits, self._vocab, self._known_years)
 
-    def _score_sentences(self, hits: list[Hit], vector: np.ndarray):
-        """Return (score, cosine, hit, sentence index) for every sentence of the hits."""
+    def _chapter_objectives(self, question: str, doc_ids: list[str] | None):
+        """The objectives of chapter N, in order, when the question asks for them."""
+        m = _CHAPTER.search(question)
+        if not m or not is_objective_question(question):
+            return []
+        prefix = f"{int(m.group(1))}."
+        return [o for o in self.index.objectives
+                if o.section.startswith(prefix) and (not doc_ids or o.doc_id in doc_ids)]
+
+    def _score_sentences(self, hits: list[Hit], vector: np.ndarray, question: str = ""):
+        """Return (score, cosine, hit, sentence index) for every sentence of the hits.
+
+        The score is the cosine, plus a little weight from the passage's fused rank, less a
+        little for sentences that make poor answers: references (a web address), footnotes,
+        and consultation questions when the user is not asking about the consultation.
+        """
         ix = self.index
         out = []
         top = hits[0].score if hits else 1.0
+        about_consultation = bool(_CONSULTATION.search(question))
         for hit in hits:
-            row = ix.by_id[hit.passage.id]
+            p = hit.passage
+            row = ix.by_id[p.id]
             lo, hi = int(ix.sentence_offsets[row]), int(ix.sentence_offsets[row + 1])
             if hi <= lo:
                 continue
             cos = ix.sentence_vectors[lo:hi] @ vector
+            penalty = 0.03 if p.kind == "footnote" else 0.0
+            if p.kind == "question" and not about_consultation:
+                penalty += 0.1
+            text = ix.documents[p.doc_id].text
             for j, c in enumerate(cos.tolist()):
-                # the passage's fused rank lends its sentences a little weight
-                out.append((c + 0.1 * hit.score / top, c, hit, j))
+                s, e = p.sentences[j]
+                reference = 0.15 if _REFERENCE.search(text, s, e) else 0.0
+                out.append((c + 0.1 * hit.score / top - penalty - reference, c, hit, j))
         out.sort(key=lambda x: -x[0])
         return out
 
@@ -209,15 +242,15 @@ class Assistant:
                         quote=doc.text[start:end], score=round(float(score), 4),
                         passage_id=p.id, start=start, end=end)
 
-    def _lead_span(self, p: Passage) -> tuple[int, int]:
-        """The objective's own text, ending at the sentence that passes _LEAD_WORDS words."""
+    def _lead_span(self, p: Passage, max_words: int = _LEAD_WORDS) -> tuple[int, int]:
+        """The objective's own text, ending at the sentence that reaches max_words words."""
         text = self.index.documents[p.doc_id].text
         if not p.sentences:
             return p.body_start, p.end
         start, end, words = p.sentences[0][0], p.sentences[-1][1], 0
         for _, e in p.sentences:
             words += len(text[start:e].split()) - words
-            if words >= _LEAD_WORDS:
+            if words >= max_words:
                 end = e
                 break
         while start < end and text[start] in "\u2022\u00b7* ":

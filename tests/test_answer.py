@@ -219,3 +219,18 @@ def test_k_larger_than_the_index_raises_naming_the_fix(assistant):
                                              r"the index; use a smaller k"):
         assistant.ask("Which objective covers carers?", k=n + 1)
     assert not assistant.ask("Which objective covers carers?", k=n).refused
+
+
+def test_objectives_of_a_chapter_are_listed_in_order(assistant):
+    answer = assistant.ask("Which objectives are in chapter 3?")
+    assert [o.number for o in answer.objectives] == ["12", "13", "14", "15"]
+    assert [c.quote.split(":")[0] for c in answer.citations] == [
+        "Objective 12", "Objective 13", "Objective 14", "Objective 15"]
+    for c in answer.citations:
+        assert assistant.index.documents[c.doc_id].text[c.start:c.end] == c.quote
+
+
+def test_references_are_not_used_as_answer_sentences(assistant):
+    answer = assistant.ask("What does the mandate say about mental health?")
+    assert not answer.refused
+    assert all("http" not in c.quote for c in answer.citations)
