@@ -43,7 +43,8 @@ def clean_question(question: str, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
     text = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in question
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"} else ch
+        for ch in question
     )
     text = " ".join(text.split())
     if not text:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,17 +109,7 @@ def read_pages(path: Path, max_bytes: int | None = None) -> tuple[list[str], boo
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise IngestError(f"{name}: unsupported file type '{suffix}'; use .pdf, .txt or .md.")
-    try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise IngestError(
-                f"{name}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit."
-            )
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise IngestError(f"{name}: the file disappeared before it could be read.") from exc
-    except OSError as exc:
-        raise IngestError(f"{name}: cannot be read ({exc.strerror}).") from exc
+    data = _read_bytes(path, max_bytes)
     if not data.strip():
         raise IngestError(f"{name}: the file is empty.")
     digest = hashlib.sha256(data).hexdigest()
@@ -136,6 +128,42 @@ def read_pages(path: Path, max_bytes: int | None = None) -> tuple[list[str], boo
         pages.append("\n".join(lines[prev:]))
         return _split_after_print_marks(pages), True, digest
     return [text], False, digest
+
+
+def _read_bytes(path: Path, max_bytes: int | None) -> bytes:
+    """The bytes of a regular file, refused by size before reading and never more than that.
+
+    A FIFO or a device (a link to /dev/zero named notes.txt) would block or never end, so
+    only regular files are read; the limit is checked on the open file and again on what
+    was read, so a file that grows after the check cannot slip past it.
+    """
+    name = path.name
+    try:
+        with open(path, "rb", opener=_open_nonblocking) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise IngestError(f"{name}: not a regular file.")
+            if max_bytes is not None and st.st_size > max_bytes:
+                raise IngestError(_too_big(name, st.st_size, max_bytes))
+            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise IngestError(f"{name}: the file disappeared before it could be read.") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(f"{name}: not a regular file.") from exc
+    except OSError as exc:
+        raise IngestError(f"{name}: cannot be read ({exc.strerror or exc}).") from exc
+    if max_bytes is not None and len(data) > max_bytes:
+        raise IngestError(_too_big(name, len(data), max_bytes))
+    return data
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused right after)
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _too_big(name: str, size: int, max_bytes: int) -> str:
+    return f"{name}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit."
 
 
 def decode_text(name: str, data: bytes) -> str:
@@ -157,12 +185,23 @@ def decode_text(name: str, data: bytes) -> str:
     return text
 
 
+# What text extraction may unpack from one PDF: the page content streams, with every form
+# XObject counted once per time a page draws it. Real documents unpack to a few times their
+# file size; a decompression bomb (a few kB that inflate to gigabytes, or one form drawn
+# thousands of times) is refused before pypdf spends minutes or gigabytes on it.
+PDF_WORK_FLOOR = 16 * 2**20
+PDF_WORK_PER_BYTE = 50
+_DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do\b")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
 def _pdf_pages(name: str, data: bytes) -> list[str]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
+    budget = max(PDF_WORK_FLOOR, PDF_WORK_PER_BYTE * len(data))
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -172,9 +211,13 @@ def _pdf_pages(name: str, data: bytes) -> list[str]:
                 raise IngestError(f"{name}: the PDF is encrypted and cannot be opened.") from exc
             if not ok:
                 raise IngestError(f"{name}: the PDF is encrypted with a password.")
+        _check_pdf_work(name, reader.pages, budget)
         pages = [(page.extract_text() or "") for page in reader.pages]
     except IngestError:
         raise
+    except LimitReachedError as exc:
+        raise IngestError(f"{name}: the PDF unpacks past the safety limits (a decompression "
+                          "bomb?); it was not read.") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise IngestError(f"{name}: not a readable PDF ({type(exc).__name__}).") from exc
     except Exception as exc:  # pypdf raises many types on damaged files
@@ -184,6 +227,62 @@ def _pdf_pages(name: str, data: bytes) -> list[str]:
     if sum(len(p.strip()) for p in pages) < 20:
         raise IngestError(f"{name}: the PDF has no text layer (scanned?); run OCR on it first.")
     return pages
+
+
+def _check_pdf_work(name: str, pages, budget: int) -> None:
+    """Raise IngestError if extracting the text of `pages` would unpack over `budget` bytes."""
+    memo: dict[int, int] = {}
+    total = 0
+    for page in pages:
+        total += _content_work(page.get("/Contents"), page.get("/Resources"), budget - total,
+                               memo, set())
+        if total > budget:
+            raise IngestError(
+                f"{name}: the PDF unpacks to over {budget / 2**20:.0f} MB of page content "
+                "(a decompression bomb?); it was not read."
+            )
+
+
+def _content_work(contents, resources, remaining: int, memo: dict[int, int],
+                  drawing: set[int]) -> int:
+    """Bytes of content `contents` unpacks to, forms drawn by it included, up to `remaining`."""
+    from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
+
+    contents = contents.get_object() if contents is not None else None
+    if isinstance(contents, ArrayObject):
+        streams = [s.get_object() for s in contents]
+    else:
+        streams = [contents]
+    resources = resources.get_object() if resources is not None else None
+    xobjects = resources.get("/XObject") if isinstance(resources, DictionaryObject) else None
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    work = 0
+    for stream in streams:
+        if not isinstance(stream, StreamObject):
+            continue
+        content = stream.get_data()  # decoded once and kept by pypdf for extraction
+        work += len(content)
+        if work > remaining or not isinstance(xobjects, DictionaryObject):
+            continue
+        drawn: dict[bytes, int] = {}
+        for m in _DO.finditer(content):
+            key = _NAME_ESCAPE.sub(lambda e: bytes([int(e.group(1), 16)]), m.group(1))
+            drawn[key] = drawn.get(key, 0) + 1
+        for key, times in drawn.items():
+            ref = xobjects.get("/" + key.decode("latin-1"))
+            form = ref.get_object() if ref is not None else None
+            if not isinstance(form, StreamObject) or form.get("/Subtype") != "/Form":
+                continue
+            form_id = id(form)
+            if form_id in drawing or len(drawing) > 30:  # a form that draws itself
+                return remaining + 1
+            if form_id not in memo:
+                memo[form_id] = _content_work(form, form.get("/Resources") or resources,
+                                              remaining, memo, drawing | {form_id})
+            work += times * memo[form_id]
+            if work > remaining:
+                return work
+    return work
 
 
 def _split_after_print_marks(pages: list[str]) -> list[str]:
