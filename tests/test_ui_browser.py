@@ -24,7 +24,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
-DOCS = PROJECT_ROOT / "docs"
+# Screenshots go to the test's own folder; set ASSISTANT_SCREENSHOTS=docs to refresh the
+# README's pictures (ASSISTANT_SCREENSHOTS=docs .venv/bin/python -m pytest -m browser).
+SCREENSHOTS = os.environ.get("ASSISTANT_SCREENSHOTS")
 
 pytestmark = [
     pytest.mark.browser,
@@ -102,7 +104,8 @@ def _ask(page, question: str) -> None:
     box.press("Enter")
 
 
-def test_chat_in_a_real_browser(server, page):
+def test_chat_in_a_real_browser(server, page, tmp_path):
+    shots = PROJECT_ROOT / SCREENSHOTS if SCREENSHOTS else tmp_path
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(server)
@@ -115,8 +118,8 @@ def test_chat_in_a_real_browser(server, page):
     # tall enough for the whole first answer: the chat scrolls inside its own container
     page.set_viewport_size({"width": 1280, "height": 1860})
     page.wait_for_timeout(800)  # let the layout settle before the screenshot
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "screenshot-chat.png"))
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "screenshot-chat.png"))
     page.set_viewport_size({"width": 1280, "height": 1500})
 
     question = "<script>alert(1)</script> Which objective covers carers?"
@@ -136,5 +139,5 @@ def test_chat_in_a_real_browser(server, page):
     search.press("Enter")
     page.get_by_text("The paragraphs that introduce it").first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
-    page.screenshot(path=str(DOCS / "screenshot-objectives.png"))
+    page.screenshot(path=str(shots / "screenshot-objectives.png"))
     assert dialogs == []
