@@ -19,6 +19,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.files import fsync_dir
 from assistant.types import Answer
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def append_entry(path: Path, entry: dict) -> None:
     finally:
         os.close(fd)
     if created:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     logger.info("feedback recorded in %s", path)
 
 
@@ -141,14 +142,3 @@ def _locked(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

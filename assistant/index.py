@@ -35,6 +35,8 @@ from assistant.chunking import catalogue, chunk
 from assistant.config import Settings
 from assistant.corpus import discover, load_document
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
+from assistant.files import fsync_dir
+from assistant.files import write_atomic as _write_atomic
 from assistant.structure import analyse
 from assistant.types import ConsultationQuestion, Document, Objective, Passage
 
@@ -380,7 +382,7 @@ def _write_build(settings: Settings, docs, passages, objectives, questions, p_ve
         _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=1))
         final = builds / name
         os.replace(tmp, final)
-        _fsync_dir(builds)
+        fsync_dir(builds)
         return final
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -393,27 +395,6 @@ def _switch(index_dir: Path, build: Path) -> None:
     for old in (index_dir / "builds").iterdir():
         if old.name != build.name:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
