@@ -292,7 +292,7 @@ def test_a_200_mb_file_is_refused_by_size_at_once(tmp_path):
 
 
 def test_a_file_that_grows_after_the_size_check_is_still_refused(tmp_path, monkeypatch):
-    import assistant.corpus
+    import assistant.reading
 
     path = tmp_path / "growing.txt"
     path.write_text("Carers need support. " * 100_000)  # 2.1 MB
@@ -303,7 +303,7 @@ def test_a_file_that_grows_after_the_size_check_is_still_refused(tmp_path, monke
         return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
                                st.st_gid, 1000, st.st_atime, st.st_mtime, st.st_ctime))
 
-    monkeypatch.setattr(assistant.corpus.os, "fstat", fstat)
+    monkeypatch.setattr(assistant.reading.os, "fstat", fstat)
     with pytest.raises(IngestError, match=r"growing\.txt: .*over the 1 MB limit"):
         load_document(SourceFile(path), max_bytes=2**20)
 
