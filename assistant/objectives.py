@@ -63,11 +63,16 @@ class ObjectiveMapper:
         intro_rows = [[index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
                       for o in self.objectives]
         off = index.sentence_offsets
-        self._sentence_rows = []
+        sentence_rows = []
         for o, rows in zip(self.objectives, intro_rows, strict=True):
             rows = [index.by_id[o.passage_id], *rows]
-            self._sentence_rows.append(np.concatenate(
+            sentence_rows.append(np.concatenate(
                 [np.arange(off[r], off[r + 1]) for r in rows]).astype(np.int64))
+        # only these sentences are ever compared with a question: keep their vectors
+        # together so mapping costs the same at a million passages as at a hundred
+        used = np.unique(np.concatenate(sentence_rows)) if sentence_rows else np.zeros(0, int)
+        self._sentence_vectors = index.sentence_vectors[used]
+        self._sentence_rows = [np.searchsorted(used, rows) for rows in sentence_rows]
         texts = [f"{o.section.split(' > ')[-1]}\n{o.text}\n"
                  + " ".join(index.passages[r].text for r in rows)
                  for o, rows in zip(self.objectives, intro_rows, strict=True)]
@@ -99,7 +104,7 @@ class ObjectiveMapper:
         ix = self.index
         own = ix.objective_vectors @ vector
         heading = ix.heading_vectors @ vector
-        sentence_cos = ix.sentence_vectors @ vector
+        sentence_cos = self._sentence_vectors @ vector
         closest = np.array([np.sort(sentence_cos[rows])[-2:].mean() if len(rows) else 0.0
                             for rows in self._sentence_rows])
         raw = own + self.HEADING_WEIGHT * heading + closest
