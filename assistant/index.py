@@ -18,6 +18,7 @@ damages the index in use. Vectors of unchanged text are reused, never re-embedde
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -83,11 +84,16 @@ class IndexData:
         return self.passages[self.by_id[passage_id]]
 
 
-def settings_fingerprint(settings: Settings, model_dim: int | None = None) -> dict:
-    """Return the settings an index depends on; a difference means it must be rebuilt."""
+def settings_fingerprint(settings: Settings) -> dict:
+    """Return the settings an index depends on; a difference means it must be rebuilt.
+
+    The PyTorch and ONNX backends give the same vectors; the int8 model gives others, so
+    an index built with it is never mixed with float32 vectors (nor its vectors reused).
+    """
     return {
         "index_version": INDEX_VERSION,
         "model": settings.model_name,
+        "vectors": "int8" if settings.embedding_backend == "onnx-int8" else "float32",
         "max_passage_words": settings.max_passage_words,
         "pack_words": settings.pack_words,
     }
@@ -118,6 +124,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+@functools.cache
 def quiet_bm25s():
     """Import bm25s, whose import sets its own logger to DEBUG, and quieten it."""
     import bm25s
@@ -220,7 +227,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
     objective_texts = [objective_text(o) for o in objectives]
     heading_texts = [o.section.split(" > ")[-1] or o.title for o in objectives]
     all_texts = passage_texts + sentence_texts + objective_texts + heading_texts
-    cache = _load_cache(settings.index_dir)
+    cache = _load_cache(settings.index_dir, settings_fingerprint(settings)["vectors"])
     keys = [_key(t) for t in all_texts]
     missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in cache}.items())
     report.reused = len(set(keys)) - len(missing)
@@ -261,14 +268,17 @@ def _unique_id(doc_id: str, taken: set[str]) -> str:
     return candidate
 
 
-def _load_cache(index_dir: Path) -> dict[str, np.ndarray]:
+def _load_cache(index_dir: Path, vectors: str = "float32") -> dict[str, np.ndarray]:
     """Vectors of the index in use, keyed by a hash of their text (empty if unusable: a
     vector is only reused from files whose checksums match their manifest)."""
     build = current_build(index_dir)
     if build is None:
         return {}
     try:
-        checksums = json.loads((build / "manifest.json").read_text())["checksums"]
+        manifest = json.loads((build / "manifest.json").read_text())
+        if manifest.get("vectors", "float32") != vectors:
+            return {}
+        checksums = manifest["checksums"]
         for name in ("cache_keys.json", "vectors.npz"):
             if _sha256(build / name) != checksums[name]:
                 raise ValueError(f"{name} does not match its checksum")
@@ -290,15 +300,15 @@ def make_faiss(vectors: np.ndarray, kind: str | None = None):
     "hnsw") overrides the choice. The type is recorded in the manifest ('faiss_index').
 
     Why IVF with 8-bit codes (BENCHMARKS.md, "Scale"): at a million passages exact search
-    costs ~100 ms a question here, while IVF answers in about a millisecond with recall@10
-    ~0.95 against exact search; it builds several times faster than an HNSW graph; and its
+    costs hundreds of ms a question here, while IVF answers in a millisecond or two with
+    recall@10 ~0.95 against exact search; it builds faster than an HNSW graph; and its
     codes take a quarter of the memory of float32 vectors, which the index keeps anyway
     (passage_vectors) to score the fused candidates exactly.
     """
     import faiss
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    nprobe = 16  # lists searched per question: recall@10 ~0.95 at 1M (BENCHMARKS.md)
+    nprobe = 32  # lists searched per question (of ~2 sqrt(n)): see BENCHMARKS.md
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     kind = kind or ("exact" if n <= EXACT_SEARCH_MAX else "ivf")
@@ -487,8 +497,11 @@ def _load_build(settings: Settings, build: Path, verify: bool) -> IndexData:
         )
     if verify:
         for rel, digest in checksums.items():
-            f = build / rel
-            if not f.exists() or _sha256(f) != digest:
+            try:
+                intact = _sha256(build / rel) == digest
+            except OSError:  # missing, or removed by a switch while we read
+                intact = False
+            if not intact:
                 raise IndexMismatchError(
                     f"The index file {rel} is damaged or was changed; "
                     "run `assistant ingest` to rebuild the index."

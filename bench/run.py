@@ -1,0 +1,122 @@
+"""The benchmark suite: `python -m bench.run [--quick] [--scale 10000,100000,1000000]`.
+
+Prints a table of the figures against the targets and writes BENCHMARKS.md (machine, command,
+every figure and how it was measured). Everything it builds goes under $BENCH_TMP
+(default /tmp/assistant-bench); it never touches the project's index/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from assistant.config import PROJECT_ROOT
+from bench.report import render
+
+OUT = PROJECT_ROOT / "BENCHMARKS.md"
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run(args) -> dict:
+    from assistant.answer import Assistant
+    from assistant.embedding import BACKENDS, DEFAULT_BACKEND, get_embedder
+    from assistant.evaluation import load_items
+    from assistant.index import build_index
+    from bench import embeddings, ingest, query
+    from bench.common import Timer, bench_settings, machine, question_set, run_child, workspace
+
+    results: dict = {"machine": machine(), "quick": args.quick,
+                     "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+                     "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                     "default_backend": DEFAULT_BACKEND}
+    questions = question_set(n_variants=20 if args.quick else 100)
+    results["questions"] = len(questions)
+    items = load_items()
+
+    _log("building the shipped-corpus index")
+    settings = bench_settings(workspace("shipped") / "index")
+    embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
+    with Timer() as t:
+        build_index(settings, embedder=embedder)
+    results["shipped_build_s"] = t.s
+    assistant = Assistant(settings, embedder=embedder)
+
+    _log(f"warm latency over {len(questions)} questions")
+    results["warm"] = query.warm_latency(assistant, questions)
+    _log("profiling ask")
+    results["profile"] = query.profile_ask(assistant, questions[: 60 if args.quick else 200])
+    _log("llama-index default pipeline, side by side")
+    results["side_by_side"] = query.side_by_side(assistant, questions, items)
+    _log("cold start")
+    cold_backends = [DEFAULT_BACKEND] + ([] if args.quick else
+                                        [b for b in BACKENDS if b != DEFAULT_BACKEND])
+    results["cold"] = query.cold_start(settings.index_dir, cold_backends,
+                                       runs=1 if args.quick else 3)
+    results["serve_all"] = query.serve_all(settings.index_dir, questions)
+
+    _log("embedding backends")
+    model_path = settings.resolved_model_path()
+    results["export"] = embeddings.export_time(model_path)
+    results["embedding"] = embeddings.throughput(model_path, assistant.index, questions,
+                                                 repeats=1 if args.quick else 2)
+    results["scores"] = embeddings.scores([DEFAULT_BACKEND] if args.quick else list(BACKENDS))
+
+    _log("ingestion")
+    results["ingest"] = ingest.build_and_reingest(workspace("ingest"))
+
+    results["scale"] = {}
+    for n in args.scale:
+        kinds = ["exact", "ivf"] + (["hnsw"] if n <= args.hnsw_max else [])
+        _log(f"scale: {n:,} synthetic passages ({', '.join(kinds)})")
+        results["scale"][str(n)] = run_child(
+            ["-m", "bench.scale", "--n", str(n), "--base-index", str(settings.index_dir),
+             "--kinds", ",".join(kinds), "--questions", "60" if args.quick else "200",
+             "--ask-questions", "60" if args.quick else "200"])
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="fewer questions and repeats, evaluation of the default backend only, "
+                        "10k scale only")
+    p.add_argument("--scale", default=None,
+                   help="synthetic corpus sizes, comma-separated (default 10000,100000,1000000;"
+                        " with --quick 10000); 0 for none")
+    p.add_argument("--hnsw-max", type=int, default=100_000,
+                   help="build HNSW for comparison up to this size (it takes minutes at 1M)")
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--from-json", type=Path, default=None,
+                   help="re-write the report from a previous run's last-run.json, running nothing")
+    args = p.parse_args(argv)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        text = render(results) + f"\nThe whole run took {results['seconds'] / 60:.1f} minutes.\n"
+        args.out.write_text(text, encoding="utf-8")
+        print(text.split("## Query")[0])
+        return 0
+    raw = args.scale or ("10000" if args.quick else "10000,100000,1000000")
+    args.scale = [int(x) for x in raw.split(",") if x.strip() and int(x) > 0]
+    t = time.perf_counter()
+    results = run(args)
+    results["seconds"] = time.perf_counter() - t
+    raw_path = Path(os.environ.get("BENCH_TMP", "/tmp/assistant-bench")) / "last-run.json"
+    raw_path.write_text(json.dumps(results, indent=1))
+    text = render(results) + f"\nThe whole run took {results['seconds'] / 60:.1f} minutes.\n"
+    args.out.write_text(text, encoding="utf-8")
+    section = text.split("## Query")[0]
+    print(section)
+    _log(f"wrote {args.out} in {results['seconds'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
