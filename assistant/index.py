@@ -18,7 +18,6 @@ damages the index in use. Vectors of unchanged text are reused, never re-embedde
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import json
 import logging
@@ -38,13 +37,13 @@ from assistant.corpus import discover, load_document
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
 from assistant.files import fsync_dir
 from assistant.files import write_atomic as _write_atomic
+from assistant.stores import load_bm25, make_bm25, make_faiss
 from assistant.structure import analyse
 from assistant.types import ConsultationQuestion, Document, Objective, Passage
 
 logger = logging.getLogger(__name__)
 
 INDEX_VERSION = 2
-EXACT_SEARCH_MAX = 50_000  # above this many passages IVF replaces exact search (BENCHMARKS.md)
 
 
 @dataclass
@@ -122,15 +121,6 @@ def _sha256(path: Path) -> str:
         for chunk_ in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk_)
     return h.hexdigest()
-
-
-@functools.cache
-def quiet_bm25s():
-    """Import bm25s, whose import sets its own logger to DEBUG, and quieten it."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -294,62 +284,6 @@ def _load_cache(index_dir: Path, vectors: str = "float32") -> dict[str, np.ndarr
         return {}
 
 
-def make_faiss(vectors: np.ndarray, kind: str | None = None):
-    """Return a FaissVectorStore over `vectors`: exact inner product up to EXACT_SEARCH_MAX
-    passages, an inverted file of 8-bit codes ("ivf") above it; `kind` ("exact", "ivf",
-    "hnsw") overrides the choice. The type is recorded in the manifest ('faiss_index').
-
-    Why IVF with 8-bit codes (BENCHMARKS.md, "Scale"): at a million passages exact search
-    costs hundreds of ms a question here, while IVF answers in a millisecond or two with
-    recall@10 ~0.95 against exact search; it builds faster than an HNSW graph; and its
-    codes take a quarter of the memory of float32 vectors, which the index keeps anyway
-    (passage_vectors) to score the fused candidates exactly.
-    """
-    import faiss
-    from llama_index.vector_stores.faiss import FaissVectorStore
-
-    nprobe = 32  # lists searched per question (of ~2 sqrt(n)): see BENCHMARKS.md
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, dim = vectors.shape
-    kind = kind or ("exact" if n <= EXACT_SEARCH_MAX else "ivf")
-    if kind == "exact":
-        index = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 40
-        index.hnsw.efSearch = 128
-    elif kind == "ivf":
-        nlist = max(1, min(int(2 * np.sqrt(n)), n // 40))
-        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist,
-                                              faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
-        index.cp.niter = 10  # more k-means iterations cost build time, not recall, here
-        sample = np.random.default_rng(0).choice(n, min(n, nlist * 50), replace=False)
-        index.train(vectors[np.sort(sample)])
-        index.nprobe = min(nlist, nprobe)
-    else:
-        raise ValueError(f"unknown FAISS index kind {kind!r}; use exact, ivf or hnsw")
-    store = FaissVectorStore(faiss_index=index)
-    if n:
-        store.client.add(vectors)
-    return store
-
-
-def make_bm25(ids: list[str], texts: list[str]):
-    """Return a llama-index BM25Retriever over the given passage texts."""
-    import Stemmer
-    from llama_index.core.schema import TextNode
-
-    quiet_bm25s()
-    from llama_index.retrievers.bm25 import BM25Retriever
-
-    nodes = [TextNode(id_=i, text=t) for i, t in zip(ids, texts, strict=True)]
-    return BM25Retriever.from_defaults(
-        nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
-        similarity_top_k=min(10, len(nodes)),
-    )
-
-
 def _write_build(settings: Settings, docs, passages, objectives, questions, p_vecs, s_vecs,
                  offsets, o_vecs, h_vecs, passage_texts, keys, dim) -> Path:
     builds = settings.index_dir / "builds"
@@ -472,7 +406,6 @@ def load_index(settings: Settings, verify: bool = True) -> IndexData:
 
 
 def _load_build(settings: Settings, build: Path, verify: bool) -> IndexData:
-    from llama_index.retrievers.bm25 import BM25Retriever
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     try:
@@ -520,8 +453,7 @@ def _load_build(settings: Settings, build: Path, verify: bool) -> IndexData:
             o_vecs, offsets = z["objectives"], z["sentence_offsets"]
             h_vecs = z["objective_headings"]
         store = FaissVectorStore.from_persist_path(str(build / "faiss.index"))
-        quiet_bm25s()
-        bm25 = BM25Retriever.from_persist_dir(str(build / "bm25"), show_progress=False)
+        bm25 = load_bm25(build / "bm25")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexMismatchError(
             f"The index in {build} could not be read ({type(exc).__name__}); "

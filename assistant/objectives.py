@@ -51,7 +51,7 @@ class ObjectiveMapper:
     MAX_SCORE = 1.0 + HEADING_WEIGHT + 1.0 + LEXICAL_WEIGHT
 
     def __init__(self, index: IndexData, embedder) -> None:
-        from assistant.index import quiet_bm25s
+        from assistant.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
         import Stemmer
@@ -124,7 +124,7 @@ class ObjectiveMapper:
 
     def _lexical(self, query: str) -> np.ndarray:
         """BM25 scores of the objectives' texts and narratives, best = 1."""
-        from assistant.index import quiet_bm25s
+        from assistant.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
         out = np.zeros(len(self.objectives), dtype=np.float32)

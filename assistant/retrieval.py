@@ -51,7 +51,7 @@ class Retriever:
 
     def lexical(self, query: str, n: int, mask: np.ndarray | None) -> tuple[list[int], dict]:
         """Passage rows by descending BM25 score, with the scores (empty if no term matches)."""
-        from assistant.index import quiet_bm25s
+        from assistant.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
 

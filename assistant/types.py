@@ -65,7 +65,7 @@ class Document:
         return d
 
 
-@dataclass
+@dataclass(slots=True)
 class Passage:
     """A retrieval unit that knows exactly where it came from."""
 

@@ -1,0 +1,93 @@
+"""The two search structures: the dense index (FAISS, through llama-index's FaissVectorStore,
+its type chosen by corpus size) and the lexical index (bm25s, through llama-index's
+BM25Retriever)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["EXACT_SEARCH_MAX", "load_bm25", "make_bm25", "make_faiss", "quiet_bm25s"]
+
+EXACT_SEARCH_MAX = 50_000  # above this many passages IVF replaces exact search (BENCHMARKS.md)
+
+
+@functools.cache
+def quiet_bm25s():
+    """Import bm25s, whose import sets its own logger to DEBUG, and quieten it."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def make_faiss(vectors: np.ndarray, kind: str | None = None):
+    """Return a FaissVectorStore over `vectors`: exact inner product up to EXACT_SEARCH_MAX
+    passages, an inverted file of 8-bit codes ("ivf") above it; `kind` ("exact", "ivf",
+    "hnsw") overrides the choice. The type is recorded in the manifest ('faiss_index').
+
+    Why IVF with 8-bit codes (BENCHMARKS.md, "Scale"): at a million passages exact search
+    costs hundreds of ms a question here, while IVF answers in a millisecond or two with
+    recall@10 ~0.95 against exact search; it builds faster than an HNSW graph; and its
+    codes take a quarter of the memory of float32 vectors, which the index keeps anyway
+    (passage_vectors) to score the fused candidates exactly.
+    """
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    nprobe = 32  # lists searched per question (of ~2 sqrt(n)): see BENCHMARKS.md
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    kind = kind or ("exact" if n <= EXACT_SEARCH_MAX else "ivf")
+    if kind == "exact":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        index.hnsw.efSearch = 128
+    elif kind == "ivf":
+        nlist = max(1, min(int(2 * np.sqrt(n)), n // 40))
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist,
+                                              faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10  # more k-means iterations cost build time, not recall, here
+        sample = np.random.default_rng(0).choice(n, min(n, nlist * 50), replace=False)
+        index.train(vectors[np.sort(sample)])
+        index.nprobe = min(nlist, nprobe)
+    else:
+        raise ValueError(f"unknown FAISS index kind {kind!r}; use exact, ivf or hnsw")
+    store = FaissVectorStore(faiss_index=index)
+    if n:
+        store.client.add(vectors)
+    return store
+
+
+def make_bm25(ids: list[str], texts: list[str]):
+    """Return a llama-index BM25Retriever over the given passage texts."""
+    import Stemmer
+    from llama_index.core.schema import TextNode
+
+    quiet_bm25s()
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes = [TextNode(id_=i, text=t) for i, t in zip(ids, texts, strict=True)]
+    return BM25Retriever.from_defaults(
+        nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
+        similarity_top_k=min(10, len(nodes)),
+    )
+
+
+def load_bm25(path: Path):
+    """Load a persisted BM25Retriever without the copy of every node it saves beside the
+    index: the retriever answers through `bm25.get_scores` and the project's own passages,
+    and at a million passages that copy alone takes ~1.8 GiB (BENCHMARKS.md)."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    bm25s = quiet_bm25s()
+    model = bm25s.BM25.load(str(path), load_corpus=False, show_progress=False)
+    args = json.loads((Path(path) / "retriever.json").read_text(encoding="utf-8"))
+    return BM25Retriever(existing_bm25=model, **args)
