@@ -75,10 +75,14 @@ def make_bm25(ids: list[str], texts: list[str]):
     from llama_index.retrievers.bm25 import BM25Retriever
 
     nodes = [TextNode(id_=i, text=t) for i, t in zip(ids, texts, strict=True)]
-    return BM25Retriever.from_defaults(
+    retriever = BM25Retriever.from_defaults(
         nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
         similarity_top_k=min(10, len(nodes)),
     )
+    # The project scores through `bm25.get_scores` and keeps its own passages, so the
+    # retriever's copy of every node (saved beside the index by `persist`) is dropped.
+    retriever.corpus = None
+    return retriever
 
 
 def load_bm25(path: Path):

@@ -63,7 +63,7 @@ def faiss_table(vectors: np.ndarray, queries: np.ndarray, kinds: list[str],
     """Figures per FAISS index kind, and the built stores (exact dropped after use)."""
     import faiss
 
-    from assistant.index import make_faiss
+    from assistant.stores import make_faiss
 
     table, stores, truth = {}, {}, None
     for kind in kinds:
@@ -120,7 +120,8 @@ def run(n: int, base_index: Path, questions: list[str], kinds: list[str],
         ask_questions: int) -> dict:
     from assistant.answer import Assistant
     from assistant.embedding import get_embedder
-    from assistant.index import EXACT_SEARCH_MAX, IndexData, embed_text, load_index, make_bm25
+    from assistant.index import IndexData, embed_text, load_index
+    from assistant.stores import EXACT_SEARCH_MAX, make_bm25
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)
@@ -144,7 +145,7 @@ def run(n: int, base_index: Path, questions: list[str], kinds: list[str],
             del stores[kind]
     gc.collect()
     if store is None:
-        from assistant.index import make_faiss
+        from assistant.stores import make_faiss
 
         store = make_faiss(vectors)
 
