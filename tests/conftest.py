@@ -4,6 +4,9 @@ temporary folder. Tests never touch the user's index/ or data/ folders."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,30 @@ def copy_corpus(dest: Path) -> Path:
     """Copy the real corpus into `dest` (a test's own folder) and return it."""
     shutil.copytree(CORPUS, dest)
     return dest
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(flags: list[str], env: dict, log_path: Path):
+    """Run `streamlit run ui/app.py FLAGS` from the project root; always stop it after."""
+    log = open(log_path, "w+b")  # noqa: SIM115 (closed in finally)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", *flags],
+                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

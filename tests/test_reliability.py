@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_port, streamlit_server
 from pdfs import encrypted_pdf, policy_pdf, scanned_pdf, truncated_pdf
 
 from assistant.config import PROJECT_ROOT, Settings
@@ -646,12 +646,6 @@ def test_a_failed_upload_leaves_corpus_and_index_as_they_were(built, embedder, t
 # ------------------------------------------------------------------ the server's defaults
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listening(port: int) -> list[str]:
     """Local addresses (hex, as in /proc/net/tcp*) listening on `port`."""
     found = []
@@ -667,17 +661,14 @@ def _listening(port: int) -> list[str]:
 def test_the_app_server_binds_to_localhost_with_xsrf_protection(built, tmp_path):
     """Started without --server.address (`streamlit run ui/app.py`): the app's own
     config.toml keeps it on 127.0.0.1 and refuses uploads without an XSRF token."""
-    port = _free_port()
+    port = free_port()
     settings = copy_built(built, tmp_path / "copy")
     env = _env(settings)
     env["HOME"] = str(tmp_path)  # no personal ~/.streamlit/config.toml
     for key in [k for k in env if k.startswith("STREAMLIT_")]:
         del env[key]
-    log = open(tmp_path / "server.log", "w+b")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
-         "--server.headless", "true"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
-    try:
+    flags = ["--server.port", str(port), "--server.headless", "true"]
+    with streamlit_server(flags, env, tmp_path / "server.log") as server:
         deadline = time.monotonic() + 90
         while not _listening(port):
             assert server.poll() is None and time.monotonic() < deadline, (
@@ -695,14 +686,6 @@ def test_the_app_server_binds_to_localhost_with_xsrf_protection(built, tmp_path)
             urllib.request.urlopen(upload, timeout=30)
         assert refused.value.code == 403
         assert b"XSRF" in refused.value.read()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def test_the_launch_script_and_config_default_to_localhost_and_xsrf():

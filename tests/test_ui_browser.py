@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port, streamlit_server
 from playwright.sync_api import expect, sync_playwright
 
 from assistant.config import PROJECT_ROOT
@@ -36,12 +35,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -59,30 +52,20 @@ def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
 @pytest.fixture
 def server(built, tmp_path):
     """The app on a free loopback port, pointed at the built index; stopped afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ,
            "ASSISTANT_INDEX_DIR": str(built.index_dir),
            "ASSISTANT_CORPUS_DIR": str(built.corpus_dir),
            "ASSISTANT_DATA_DIR": str(tmp_path / "data")}
-    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 (closed in finally)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "ui/app.py",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    flags = ["--server.address", "127.0.0.1", "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    log = tmp_path / "streamlit.log"
     try:
-        _wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=60)
-        yield f"http://127.0.0.1:{port}"
+        with streamlit_server(flags, env, log) as proc:
+            _wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=60)
+            yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        print((tmp_path / "streamlit.log").read_text(errors="replace")[-2000:])
+        print(log.read_text(errors="replace")[-2000:])
 
 
 @pytest.fixture
