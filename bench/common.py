@@ -63,27 +63,29 @@ def summary_ms(values: list[float]) -> dict:
             "p99": pct(values, 99), "mean": float(np.mean(values)) if values else float("nan")}
 
 
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process since it started (VmHWM, which, unlike
-    ru_maxrss, does not count the parent's pages before exec), MiB."""
+def _proc_status_mib(field: str) -> float | None:
+    """A memory field of /proc/self/status (e.g. VmRSS), MiB; None where unavailable."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process since it started (VmHWM, which, unlike
+    ru_maxrss, does not count the parent's pages before exec), MiB."""
+    peak = _proc_status_mib("VmHWM")
+    return peak if peak is not None else (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def rss_mib() -> float:
     """Current resident memory of this process, MiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    rss = _proc_status_mib("VmRSS")
+    return rss if rss is not None else float("nan")
 
 
 def question_set(n_variants: int = 100, seed: int = 7) -> list[str]:
