@@ -136,6 +136,23 @@ def test_feedback_thumbs_append_a_json_line(env):
     assert second["timestamp"]
 
 
+def test_feedback_page_shows_rated_answers_for_review(env):
+    at = start()
+    at.switch_page("views/feedback.py").run()
+    assert not at.exception, at.exception
+    assert any("No feedback yet" in i.value for i in at.info)
+    at.switch_page("views/chat.py").run()
+    ask(at, "Which objective covers carers?")
+    at.feedback[0].set_value(0).run()  # thumbs down
+    at.switch_page("views/feedback.py").run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.metric] == ["1", "0", "1"]
+    text = " ".join(plain(m.value) for m in at.markdown)
+    assert "Which objective covers carers?" in text and "Objective 15" in text
+    at.radio(key="fb-filter").set_value("Helpful").run()
+    assert "Which objective covers carers?" not in " ".join(plain(m.value) for m in at.markdown)
+
+
 def test_conversation_downloads_as_markdown_with_citations(env):
     from ui.render import conversation_markdown
 

@@ -27,6 +27,7 @@ pages = [
     st.Page("views/objectives.py", title="Objectives", icon=":material/flag:"),
     st.Page("views/consultation.py", title="Consultation", icon=":material/forum:"),
     st.Page("views/documents.py", title="Documents", icon=":material/description:"),
+    st.Page("views/feedback.py", title="Feedback", icon=":material/reviews:"),
 ]
 page = st.navigation(pages)
 assistant = state.require_assistant()
