@@ -159,13 +159,11 @@ class Assistant:
                 lead = ranked[0][0]
             listing = self._chapter_objectives(question, doc_ids)
             if listing:
-                citations = [self._cite(i, self.index.passage(o.passage_id),
-                                        *self._lead_span(self.index.passage(o.passage_id), 1),
-                                        1.0)
+                citations = [self._cite_objective(i, o, 1.0, max_words=1)
                              for i, o in enumerate(listing, start=1)]
                 ranked = [(o, 1.0) for o in listing]
             else:
-                citations = self._compose(question, scored, lead)
+                citations = self._compose(vector, scored, lead)
             text = " ".join(f"{c.quote} [{c.marker}]" for c in citations)
             shown = ranked if listing else ranked[:3]
             answer = Answer(question=question, answer=text, refused=False, citations=citations,
@@ -248,25 +246,27 @@ class Assistant:
         text = self.index.documents[p.doc_id].text
         if not p.sentences:
             return p.body_start, p.end
-        start, end, words = p.sentences[0][0], p.sentences[-1][1], 0
+        start, end = p.sentences[0][0], p.sentences[-1][1]
         for _, e in p.sentences:
-            words += len(text[start:e].split()) - words
-            if words >= max_words:
+            if len(text[start:e].split()) >= max_words:
                 end = e
                 break
         while start < end and text[start] in "\u2022\u00b7* ":
             start += 1
         return start, end
 
-    def _compose(self, question: str, scored, lead) -> list[Citation]:
+    def _cite_objective(self, marker: int, objective, score: float,
+                        max_words: int = _LEAD_WORDS) -> Citation:
+        """A citation quoting an objective's own text (see `_lead_span`)."""
+        p = self.index.passage(objective.passage_id)
+        return self._cite(marker, p, *self._lead_span(p, max_words), score)
+
+    def _compose(self, vector: np.ndarray, scored, lead) -> list[Citation]:
         citations: list[Citation] = []
         used_passages: set[str] = set()
         if lead is not None:
-            p = self.index.passage(lead.passage_id)
-            s, e = self._lead_span(p)
-            lead_cos = self.mapper.similarity(lead, self.embedder.embed(question))
-            citations.append(self._cite(1, p, s, e, lead_cos))
-            used_passages.add(p.id)
+            citations.append(self._cite_objective(1, lead, self.mapper.similarity(lead, vector)))
+            used_passages.add(lead.passage_id)
         if not scored:
             return citations
         best = scored[0][0]

@@ -6,8 +6,6 @@ the better of its passage and best-sentence cosine."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from assistant.index import IndexData
@@ -27,7 +25,6 @@ class Retriever:
         self.embedder = embedder
         self.rrf_k = rrf_k
         self._doc_of = np.array([p.doc_id for p in index.passages])
-        self._tls = threading.local()
 
     def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
         if not doc_ids:
@@ -75,16 +72,19 @@ class Retriever:
                 found[row] = float(scores[row])
         return rows, found
 
-    def semantic(self, vector: np.ndarray, candidates: list[int]) -> list[int]:
+    def semantic(self, vector: np.ndarray, candidates: list[int]
+                 ) -> tuple[list[int], dict[int, float]]:
         """Candidate rows ranked by their semantic score: the better of the passage's cosine
         and its best sentence's cosine, so a passage with one sentence that answers the
-        question ranks high even if the rest of it is about something else."""
+        question ranks high even if the rest of it is about something else. Also returns
+        each candidate's passage cosine."""
         rows = list(dict.fromkeys(candidates))
         if not rows:
-            return []
+            return [], {}
         off = self.index.sentence_offsets
         spans = [(int(off[r]), int(off[r + 1])) for r in rows]
-        score = self.index.passage_vectors[rows] @ vector
+        passage_cos = self.index.passage_vectors[rows] @ vector
+        score = passage_cos.copy()
         with_sentences = [i for i, (lo, hi) in enumerate(spans) if hi > lo]
         if with_sentences:
             sentence_rows = np.concatenate([np.arange(*spans[i]) for i in with_sentences])
@@ -93,7 +93,7 @@ class Retriever:
             best = np.maximum.reduceat(cos, np.cumsum([0] + sizes[:-1]))
             score[with_sentences] = np.maximum(score[with_sentences], best)
         order = np.argsort(-score, kind="stable")
-        return [rows[i] for i in order]
+        return [rows[i] for i in order], dict(zip(rows, passage_cos.tolist(), strict=True))
 
     def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
@@ -104,16 +104,13 @@ class Retriever:
         n = max(_CANDIDATES, k * 4)
         dense_rows = self.dense(vector, n, mask)
         lexical_rows, bm25_scores = self.lexical(query, n, mask)
-        semantic_rows = self.semantic(vector, dense_rows + lexical_rows)
+        semantic_rows, cos_of = self.semantic(vector, dense_rows + lexical_rows)
         fused: dict[int, float] = {}
         for ranking in (semantic_rows, lexical_rows):
             for rank, row in enumerate(ranking, start=1):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank)
         if not fused:
             return []
-        rows = np.fromiter(fused, dtype=np.int64)
-        cosines = self.index.passage_vectors[rows] @ vector
-        cos_of = dict(zip(rows.tolist(), cosines.tolist(), strict=True))
         order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))[:k]
         return [
             Hit(passage=self.index.passages[r], score=fused[r], dense=cos_of[r],
