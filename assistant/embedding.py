@@ -269,6 +269,19 @@ def _file_lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _written_as(target: Path, failure: str, fix: str):
+    """Yield a temporary path to write; on success it replaces `target` atomically, on any
+    failure it is removed and one AssistantError says what failed and how to go on."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise AssistantError(f"{failure} ({type(exc).__name__}: {exc}); {fix}.") from exc
+
+
 def _export_fp32(model_path: Path, target: Path) -> None:
     """Trace the transformer (token ids -> hidden states) to ONNX, from local files only."""
     import torch
@@ -291,20 +304,13 @@ def _export_fp32(model_path: Path, target: Path) -> None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     dummy = tuple(torch.ones(2, 16, dtype=torch.long) for _ in names)
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_Hidden(model), dummy, str(tmp), input_names=names,
-                              output_names=["last_hidden_state"], dynamic_axes=axes,
-                              opset_version=17, dynamo=False)
-        os.replace(tmp, target)
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        raise AssistantError(
-            f"Exporting the embedding model to ONNX failed ({type(exc).__name__}: {exc}); "
-            "set ASSISTANT_EMBEDDING_BACKEND=torch to use PyTorch instead."
-        ) from exc
+    with _written_as(target, "Exporting the embedding model to ONNX failed",
+                     "set ASSISTANT_EMBEDDING_BACKEND=torch to use PyTorch instead") as tmp, \
+            warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Hidden(model), dummy, str(tmp), input_names=names,
+                          output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
 
 
 def _quantize(source: Path, target: Path) -> None:
@@ -318,19 +324,14 @@ def _quantize(source: Path, target: Path) -> None:
     weights = {i.name for i in graph.initializer}
     activations = [n.name for n in graph.node
                    if n.op_type == "MatMul" and not set(n.input[1:2]) & weights]
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger
     try:
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=activations,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        os.replace(tmp, target)
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        raise AssistantError(
-            f"Quantising the ONNX model failed ({type(exc).__name__}: {exc}); "
-            "set ASSISTANT_EMBEDDING_BACKEND=onnx or torch."
-        ) from exc
+        with _written_as(target, "Quantising the ONNX model failed",
+                         "set ASSISTANT_EMBEDDING_BACKEND=onnx or torch") as tmp:
+            quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8,
+                             per_channel=True, op_types_to_quantize=["MatMul"],
+                             nodes_to_exclude=activations,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         logging.disable(logging.NOTSET)
 
