@@ -87,8 +87,8 @@ class Assistant:
                 f"{self.index.manifest.get('dimension')}; run `assistant ingest` to rebuild."
             )
         self.embedder = embedder
-        self.retriever = Retriever(self.index, embedder, self.settings.rrf_k)
         self.mapper = ObjectiveMapper(self.index, embedder)
+        self.retriever = Retriever(self.index, embedder, self.settings.rrf_k, self.mapper)
         docs = self.index.documents.values()
         self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
@@ -138,9 +138,9 @@ class Assistant:
         k = self.check_k(k)
         vector = self.embedder.embed(question)
         t1 = time.perf_counter()
-        hits = self.retriever.search(question, k, doc_ids, vector)
-        t2 = time.perf_counter()
         ranked = self.mapper.rank(question, 5, doc_ids, vector)
+        t2 = time.perf_counter()
+        hits = self.retriever.search(question, k, doc_ids, vector, ranked)
         t3 = time.perf_counter()
         scored = self._score_sentences(hits, vector, question)
         number = named_number(question)
@@ -171,8 +171,8 @@ class Assistant:
         t4 = time.perf_counter()
         answer.timings_ms = {
             "embed": round((t1 - t0) * 1000, 2),
-            "retrieve": round((t2 - t1) * 1000, 2),
-            "objectives": round((t3 - t2) * 1000, 2),
+            "objectives": round((t2 - t1) * 1000, 2),
+            "retrieve": round((t3 - t2) * 1000, 2),
             "compose": round((t4 - t3) * 1000, 2),
             "total": round((t4 - t0) * 1000, 2),
         }

@@ -24,6 +24,24 @@ _OBJECTIVE_WORDS = re.compile(
 )
 
 
+# A question that asks for one fact (a number, a date, a person) wants the passage that
+# states it, not an objective's whole narrative. The wh-phrase opens the question or
+# follows a leading "In the draft mandate, ..." style clause.
+_FACTOID = re.compile(
+    r"^\W*(?:(?:and|so|but|also|then|in|under|according to)\b[^?]*?,\s*)?"
+    r"(?:how (?:many|much|long|often|big|old)|when|who|whom|whose|until when|from when"
+    r"|by (?:when|what date|what year|how much)|since (?:when|which)|on what date"
+    r"|what (?:date|year|day|proportion|percentage|share|number|period|age)"
+    r"|which (?:year|act|date)|after how long)\b",
+    re.I,
+)
+
+
+def asks_for_fact(question: str) -> bool:
+    """True when the question asks for a single fact: how many, when, who, what date..."""
+    return bool(_FACTOID.search(question))
+
+
 def is_objective_question(question: str) -> bool:
     """True when the question asks about objectives (or names one by number)."""
     return bool(_OBJECTIVE_WORDS.search(question))

@@ -2,7 +2,13 @@
 
 Candidates come from FAISS (passage vectors, through llama-index's FaissVectorStore) and
 BM25 (llama-index's BM25Retriever's index); the semantic ranking scores each candidate by
-the better of its passage and best-sentence cosine."""
+the better of its passage and best-sentence cosine.
+
+A question about what the documents expect (not one asking for a single fact, nor one
+whose best passage is a consultation question) also draws on the document's structure:
+the objective it maps to and the narrative paragraphs that introduce it form a third
+ranking, so "support for people looking after a relative" returns Objective 15 with
+paragraphs 3.19-3.21, not Objective 15 among unrelated passages."""
 
 from __future__ import annotations
 
@@ -15,15 +21,18 @@ from assistant.types import Hit
 # index every passage is a candidate, so the filter never starves the result.
 _CANDIDATES = 50
 _FILTER_SCAN_ALL = 50_000
+# Weight of the objective-group ranking in the fusion (the other two weigh 1 each).
+_STRUCTURE_WEIGHT = 2.0
 
 
 class Retriever:
     """`search(query, k) -> list[Hit]` over one loaded index."""
 
-    def __init__(self, index: IndexData, embedder, rrf_k: int = 60) -> None:
+    def __init__(self, index: IndexData, embedder, rrf_k: int = 60, mapper=None) -> None:
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
+        self.mapper = mapper  # an ObjectiveMapper: enables the objective-group ranking
         self._doc_of = np.array([p.doc_id for p in index.passages])
 
     def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
@@ -96,8 +105,12 @@ class Retriever:
         return [rows[i] for i in order], dict(zip(rows, passage_cos.tolist(), strict=True))
 
     def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
-               vector: np.ndarray | None = None) -> list[Hit]:
-        """Return the k best passages for `query`, optionally only from `doc_ids`."""
+               vector: np.ndarray | None = None, objectives: list | None = None
+               ) -> list[Hit]:
+        """Return the k best passages for `query`, optionally only from `doc_ids`.
+
+        `objectives` is the mapper's ranking for the query when the caller has it already
+        (it is computed here only when the objective-group ranking applies)."""
         if vector is None:
             vector = self.embedder.embed(query)
         mask = self.doc_mask(doc_ids)
@@ -111,9 +124,41 @@ class Retriever:
                 fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank)
         if not fused:
             return []
-        order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))[:k]
+        order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))
+        if self.mapper is not None and self._draws_on_structure(query, order[0]):
+            if objectives is None:
+                objectives = self.mapper.rank(query, 1, doc_ids, vector)
+            if objectives and objectives[0][0].doc_id == self.index.passages[order[0]].doc_id:
+                order = self._add_objective_group(objectives[0][0], order, fused, cos_of,
+                                                  vector, mask)
         return [
             Hit(passage=self.index.passages[r], score=fused[r], dense=cos_of[r],
                 bm25=bm25_scores.get(r, 0.0), rank=i)
-            for i, r in enumerate(order, start=1)
+            for i, r in enumerate(order[:k], start=1)
         ]
+
+    def _draws_on_structure(self, query: str, top_row: int) -> bool:
+        from assistant.objectives import asks_for_fact
+
+        return self.index.passages[top_row].kind != "question" and not asks_for_fact(query)
+
+    def _add_objective_group(self, objective, order: list[int], fused: dict[int, float],
+                             cos_of: dict[int, float], vector: np.ndarray,
+                             mask: np.ndarray | None) -> list[int]:
+        """Fuse in the ranking "the objective, then its introducing paragraphs by semantic
+        score" (weight `_STRUCTURE_WEIGHT`); the passage ranked first before stays first,
+        so a question the text answers directly keeps its answer on top."""
+        by_id = self.index.by_id
+        rows = [by_id[i] for i in (objective.passage_id, *objective.intro_passage_ids)
+                if i in by_id]
+        rows = [r for r in rows if mask is None or mask[r]]
+        if not rows:
+            return order
+        ranked, cos = self.semantic(vector, rows)
+        cos_of.update(cos)
+        group = [rows[0], *(r for r in ranked if r != rows[0])]
+        for rank, row in enumerate(group, start=1):
+            fused[row] = fused.get(row, 0.0) + _STRUCTURE_WEIGHT / (self.rrf_k + rank)
+        first = order[0]
+        rest = sorted((r for r in fused if r != first), key=lambda r: (-fused[r], -cos_of[r]))
+        return [first, *rest]

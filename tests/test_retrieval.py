@@ -1,0 +1,83 @@
+"""Retrieval over the real index: the objective-group ranking brings an objective's
+introducing narrative into the results for questions about what the documents expect, and
+stays out of the way of questions that ask for one fact or for a consultation question."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.objectives import asks_for_fact
+from assistant.retrieval import Retriever
+
+DRAFT = "draft-mandate-2012"
+
+
+@pytest.mark.parametrize("question", [
+    "How many health visitors will there be?",
+    "When does the consultation close?",
+    "Who chairs the Board?",
+    "In the draft mandate, how much is spent on running costs?",
+    "What proportion of patients are carers?",
+    "By what date must the groups be set up?",
+    "On what date was it published?",
+])
+def test_questions_for_one_fact_are_recognised(question):
+    assert asks_for_fact(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Which objective covers carers?",
+    "What does the NHS do for people looking after a relative?",
+    "How should hospitals and councils work together?",
+    "If a patient joins a trial, who pays for their care?",
+    "Why are there no targets in the mandate?",
+])
+def test_questions_about_expectations_are_not_factoid(question):
+    assert not asks_for_fact(question)
+
+
+def _group(index, number: str) -> set[str]:
+    o = next(o for o in index.objectives if o.doc_id == DRAFT and o.number == number)
+    return {o.passage_id, *o.intro_passage_ids}
+
+
+def test_objective_question_returns_the_objective_and_its_narrative(assistant, index):
+    question = "How will the NHS help people who care for a relative?"
+    carers = _group(index, "15")
+    with_structure = [h.passage.id for h in assistant.retriever.search(question, 5)]
+    plain = Retriever(index, assistant.embedder, assistant.settings.rrf_k)
+    without = [h.passage.id for h in plain.search(question, 5)]
+    # Objective 15 and its paragraphs 3.19-3.21 fill the results; without the structure
+    # only part of the group is found
+    assert len(carers & set(with_structure)) == len(carers) == 4
+    assert len(carers & set(without)) < len(carers)
+    assert with_structure[0] == without[0]
+
+
+def test_a_question_for_one_fact_is_ranked_by_the_text_alone(assistant, index):
+    question = "How many people become carers every year?"
+    plain = Retriever(index, assistant.embedder, assistant.settings.rrf_k)
+    hits = assistant.retriever.search(question, 5)
+    assert [h.passage.id for h in hits] == [h.passage.id for h in plain.search(question, 5)]
+    assert "million people become carers" in " ".join(hits[0].passage.text.split())
+
+
+def test_a_consultation_question_stays_first(assistant):
+    hits = assistant.retriever.search(
+        "Which consultation question asks about support for carers?", 5)
+    assert hits[0].passage.kind == "question"
+
+
+def test_the_group_respects_the_document_filter(assistant):
+    hits = assistant.retriever.search("What does the NHS do for people who look after a "
+                                      "family member at home?", 5, ["strategic-context-2012"])
+    assert hits and {h.passage.doc_id for h in hits} == {"strategic-context-2012"}
+
+
+def test_hits_of_the_group_carry_their_own_cosine(assistant, index):
+    hits = assistant.retriever.search("support for people looking after a relative", 10)
+    for h in hits:
+        expected = float(index.passage_vectors[index.by_id[h.passage.id]]
+                         @ assistant.embedder.embed("support for people looking after a "
+                                                    "relative"))
+        assert h.dense == pytest.approx(expected, abs=1e-5)
