@@ -169,6 +169,7 @@ class Assistant:
             answer = Answer(question=question, answer=text, refused=False, citations=citations,
                             objectives=[self._objective_match(o, s) for o, s in shown])
         t4 = time.perf_counter()
+        answer.read_as = self.mapper.glossary.terms(question)
         answer.timings_ms = {
             "embed": round((t1 - t0) * 1000, 2),
             "objectives": round((t2 - t1) * 1000, 2),

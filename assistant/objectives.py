@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from assistant.glossary import Glossary, default_glossary
 from assistant.index import IndexData
 from assistant.refusal import years_in
 from assistant.types import Objective
@@ -68,7 +69,7 @@ class ObjectiveMapper:
     LEXICAL_WEIGHT = 0.3
     MAX_SCORE = 1.0 + HEADING_WEIGHT + 1.0 + LEXICAL_WEIGHT
 
-    def __init__(self, index: IndexData, embedder) -> None:
+    def __init__(self, index: IndexData, embedder, glossary: Glossary | None = None) -> None:
         from assistant.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
@@ -76,6 +77,7 @@ class ObjectiveMapper:
 
         self.index = index
         self.embedder = embedder
+        self.glossary = default_glossary() if glossary is None else glossary
         self.objectives: list[Objective] = index.objectives
         self._stemmer = Stemmer.Stemmer("english")
         intro_rows = [[index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
@@ -113,12 +115,16 @@ class ObjectiveMapper:
 
     def rank(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
              vector: np.ndarray | None = None) -> list[tuple[Objective, float]]:
-        """Return up to k (objective, score) pairs, best first; score is in [0, 1]."""
+        """Return up to k (objective, score) pairs, best first; score is in [0, 1].
+
+        `vector` is the question's embedding if the caller has it; a question with everyday
+        phrases from the glossary is scored as the question plus their policy terms."""
         n = len(self.objectives)
         if not n:
             return []
-        if vector is None:
-            vector = self.embedder.embed(query)
+        expanded = self.glossary.expand(query)
+        if vector is None or expanded != query:
+            vector = self.embedder.embed(expanded)
         ix = self.index
         own = ix.objective_vectors @ vector
         heading = ix.heading_vectors @ vector
@@ -126,7 +132,7 @@ class ObjectiveMapper:
         closest = np.array([np.sort(sentence_cos[rows])[-2:].mean() if len(rows) else 0.0
                             for rows in self._sentence_rows])
         raw = own + self.HEADING_WEIGHT * heading + closest
-        raw += self.LEXICAL_WEIGHT * self._lexical(query)
+        raw += self.LEXICAL_WEIGHT * self._lexical(expanded)
         score = np.clip(raw / self.MAX_SCORE, 0.0, 1.0)
         number = named_number(query)
         if number is not None:

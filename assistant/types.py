@@ -165,3 +165,5 @@ class Answer(BaseModel):
     objectives: list[ObjectiveMatch] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    # the policy terms the question's everyday phrases were read as (see assistant.glossary)
+    read_as: list[str] = Field(default_factory=list)

@@ -1,0 +1,81 @@
+"""A plain-English glossary: the everyday words people use for the documents' policy terms.
+
+New staff and the public ask about "GP-led groups that buy care", "bedsores" or "getting
+a break from looking after mum"; the documents say "clinical commissioning groups",
+"avoidable harm" and "carers". The embedding model does not bridge such gaps, so a
+question that uses an everyday phrase from `glossary.json` is also read with the policy
+term it stands for. A one-word phrase matches that exact word, so "closed" never matches
+"close the gap"; a longer phrase matches stemmed words in order, so "looking after"
+also matches "looks after".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.errors import AssistantError
+
+GLOSSARY_PATH = Path(__file__).with_name("glossary.json")
+_WORD = re.compile(r"[a-z0-9&']+")
+
+
+@dataclass(frozen=True)
+class Entry:
+    term: str
+    plain: tuple[str, ...]
+
+
+class Glossary:
+    """`terms(question)` lists the policy terms a question's everyday phrases stand for;
+    `expand(question)` appends them to the question."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        import Stemmer
+
+        self.entries = entries
+        self._stemmer = Stemmer.Stemmer("english")
+        self._phrases = [(e.term, [self._words(p) for p in e.plain if _WORD.search(p.lower())])
+                         for e in entries]
+
+    @classmethod
+    def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            entries = [Entry(r["term"], tuple(r["plain"])) for r in rows]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AssistantError(f"The glossary {path} cannot be read ({exc}).") from exc
+        return cls(entries)
+
+    def _words(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The text's words, lower-cased, and their stems."""
+        words = _WORD.findall(text.lower().replace("’", "'").replace("-", " "))
+        return tuple(words), tuple(self._stemmer.stemWords(words))
+
+    def terms(self, question: str) -> list[str]:
+        """The policy terms whose everyday phrases occur in the question, in glossary order."""
+        words, stems = self._words(question)
+        found = []
+        for term, phrases in self._phrases:
+            if any(_contains(words, p[0]) if len(p[0]) == 1 else _contains(stems, p[1])
+                   for p in phrases):
+                found.append(term)
+        return found
+
+    def expand(self, question: str) -> str:
+        """The question followed by the policy terms it stands for (unchanged if none)."""
+        terms = self.terms(question)
+        return f"{question} ({'; '.join(terms)})" if terms else question
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
+
+@lru_cache(maxsize=1)
+def default_glossary() -> Glossary:
+    return Glossary.load()
