@@ -6,8 +6,9 @@ the better of its passage and best-sentence cosine.
 
 A question about what the documents expect (not one asking for a single fact, nor one
 whose best passage is a consultation question) also draws on the document's structure:
-the objective it maps to and the narrative paragraphs that introduce it form a third
-ranking, so "support for people looking after a relative" returns Objective 15 with
+the objective it maps to (when that objective's document holds the best passage, or the
+objective clearly leads the others) and the narrative paragraphs that introduce it form a
+third ranking, so "support for people looking after a relative" returns Objective 15 with
 paragraphs 3.19-3.21, not Objective 15 among unrelated passages."""
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ _CANDIDATES = 50
 _FILTER_SCAN_ALL = 50_000
 # Weight of the objective-group ranking in the fusion (the other two weigh 1 each).
 _STRUCTURE_WEIGHT = 2.0
+# Lead of the best objective's score over the second that lets it speak for a question
+# whose best passage lies in another document.
+_OBJECTIVE_MARGIN = 0.05
 
 
 class Retriever:
@@ -127,8 +131,8 @@ class Retriever:
         order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))
         if self.mapper is not None and self._draws_on_structure(query, order[0]):
             if objectives is None:
-                objectives = self.mapper.rank(query, 1, doc_ids, vector)
-            if objectives and objectives[0][0].doc_id == self.index.passages[order[0]].doc_id:
+                objectives = self.mapper.rank(query, 2, doc_ids, vector)
+            if self._objective_applies(objectives, order[0]):
                 order = self._add_objective_group(objectives[0][0], order, fused, cos_of,
                                                   vector, mask)
         return [
@@ -141,6 +145,16 @@ class Retriever:
         from assistant.objectives import asks_for_fact
 
         return self.index.passages[top_row].kind != "question" and not asks_for_fact(query)
+
+    def _objective_applies(self, objectives: list, top_row: int) -> bool:
+        """The best objective speaks for the question when the best passage lies in its
+        document, or when it leads the next objective by a clear margin."""
+        if not objectives:
+            return False
+        best = objectives[0]
+        if best[0].doc_id == self.index.passages[top_row].doc_id:
+            return True
+        return len(objectives) == 1 or best[1] - objectives[1][1] >= _OBJECTIVE_MARGIN
 
     def _add_objective_group(self, objective, order: list[int], fused: dict[int, float],
                              cos_of: dict[int, float], vector: np.ndarray,
