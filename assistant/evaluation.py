@@ -21,15 +21,23 @@ logger = logging.getLogger(__name__)
 EVAL_DIR = PROJECT_ROOT / "eval"
 QUESTIONS = EVAL_DIR / "questions.jsonl"
 # (metric, comparison, target, CI gate). The target is the bar the evaluation is meant to
-# meet. Where a target is not reached yet, CI holds the level measured today so that no
-# change can make it worse; `assistant eval --targets` fails below the targets themselves.
+# meet; CI fails below the gate. All targets are met, so each gate is its target (a gate
+# below its target would only be needed to hold a level not yet reached).
 BARS = [
     ("grounding", ">=", 1.0, 1.0),
-    ("objective_top1", ">=", 0.90, 0.80),
-    ("objective_top3", ">=", 0.97, 0.89),
-    ("recall@5", ">=", 0.90, 0.75),
+    ("objective_top1", ">=", 0.90, 0.90),
+    ("objective_top3", ">=", 0.97, 0.97),
+    ("recall@5", ">=", 0.90, 0.90),
     ("refusal_recall", ">=", 0.90, 0.90),
     ("false_refusal_rate", "<=", 0.05, 0.05),
+]
+
+# Paraphrase sets written blind, from the documents alone, by someone who saw neither the
+# system nor questions.jsonl: they show how objective mapping does on questions it was not
+# developed on. Reported next to the gated figures, never gated and never tuned on.
+HELDOUT = [
+    ("heldout.jsonl", "written blind; its misses were read while the glossary was written"),
+    ("heldout2.jsonl", "written blind after the objective mapping was frozen"),
 ]
 
 
@@ -120,6 +128,30 @@ def _forget_questions(assistant) -> None:
     memo = getattr(assistant.embedder, "_cached", None)
     if memo is not None and hasattr(memo, "cache_clear"):
         memo.cache_clear()
+
+
+def heldout_scores(assistant, sets=HELDOUT, folder: Path = EVAL_DIR) -> list[dict]:
+    """Objective top-1 and top-3 on each held-out paraphrase set that exists."""
+    rows = []
+    for name, note in sets:
+        path = folder / name
+        if not path.exists():
+            continue
+        items = [it for it in load_items(path) if it.expected_objectives]
+        top1, top3, misses = [], [], []
+        for it in items:
+            for locator in it.relevant:
+                resolve(locator, assistant.index)  # a locator that points nowhere is an error
+            ranked_ids = [m.id for m in assistant.objectives(it.question, k=3)]
+            expected = set(it.expected_objectives)
+            top1.append(M.top_k_accuracy(ranked_ids, expected, 1))
+            top3.append(M.top_k_accuracy(ranked_ids, expected, 3))
+            if not top1[-1]:
+                misses.append({"id": it.id, "objectives": ranked_ids})
+        rows.append({"set": name, "note": note, "questions": len(items),
+                     "objective_top1": M.mean(top1), "objective_top3": M.mean(top3),
+                     "misses": misses})
+    return rows
 
 
 def evaluate(assistant, items: list[EvalItem], baselines: bool = False) -> dict:
@@ -275,6 +307,13 @@ def render_markdown(report: dict) -> str:
                      f"| {r['p50_ms']:.1f} | {r['p95_ms']:.1f} |")
     lines += ["", "recall@k: share of a question's relevant passages in the top k, averaged; "
               "hit@k: share of questions with at least one relevant passage in the top k.", ""]
+    if report.get("heldout"):
+        lines += ["## Held-out paraphrases (objective mapping; reported, not gated)", "",
+                  "| set | questions | objective top-1 | objective top-3 | how it was written |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {h['set']} | {h['questions']} | {h['objective_top1']:.3f} "
+                  f"| {h['objective_top3']:.3f} | {h['note']} |" for h in report["heldout"]]
+        lines.append("")
     failures = failed_bars(report)
     missed = failed_bars(report, targets=True)
     lines.append("**CI gate: " + ("passed" if not failures else
@@ -344,6 +383,8 @@ def run_cli(settings: Settings, baselines: bool = False, out_dir: Path | None = 
     assistant = Assistant(settings)
     t = time.perf_counter()
     report = evaluate(assistant, items, baselines=baselines)
+    if questions == QUESTIONS:
+        report["heldout"] = heldout_scores(assistant)
     report["seconds"] = round(time.perf_counter() - t, 1)
     report["settings"] = {"k": settings.k, "refusal_threshold": settings.refusal_threshold}
     text = render_markdown(report)
