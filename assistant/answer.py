@@ -30,6 +30,9 @@ REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mentio
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 # a selected sentence must score within this margin of the best one
 _MARGIN = 0.12
+# An answer sentence must be at least this similar to the question (whatever the refusal
+# threshold is set to).
+_MIN_SENTENCE_COS = 0.33
 # an objective leads the answer when the question is about objectives and it scores this
 _OBJECTIVE_LEAD = 0.45
 _LEAD_WORDS = 90
@@ -193,9 +196,22 @@ class Assistant:
 
     def _judge(self, question: str, hits: list[Hit], scored) -> tuple[float, list[str]]:
         """The best sentence similarity among the retrieved passages, and the specifics the
-        question names that the documents lack: the two tests of `assistant.refusal`."""
+        question names that the documents lack: the two tests of `assistant.refusal`.
+
+        A question with everyday phrases from the glossary is also read with their policy
+        terms ("bedsores" as patient safety), and the better similarity counts."""
         best = max((cos for _, cos, *_ in scored), default=0.0)
+        expanded = self.mapper.glossary.expand(question)
+        if expanded != question and hits:
+            best = max(best, self._best_sentence_cos(hits, self.embedder.embed(expanded)))
         return best, unknown_specifics(question, hits, self._vocab, self._known_years)
+
+    def _best_sentence_cos(self, hits: list[Hit], vector: np.ndarray) -> float:
+        ix = self.index
+        rows = [ix.by_id[h.passage.id] for h in hits]
+        spans = [np.arange(ix.sentence_offsets[r], ix.sentence_offsets[r + 1]) for r in rows]
+        sentences = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        return float((ix.sentence_vectors[sentences] @ vector).max()) if len(sentences) else 0.0
 
     def _chapter_objectives(self, question: str, doc_ids: list[str] | None):
         """The objectives of chapter N, in order, when the question asks for them."""
@@ -278,7 +294,7 @@ class Assistant:
             score, cos, hit, j = item
             if len(chosen) >= limit:
                 break
-            if score < best - _MARGIN or cos < self.settings.refusal_threshold * 0.8:
+            if score < best - _MARGIN or cos < _MIN_SENTENCE_COS:
                 break
             pid = hit.passage.id
             if pid in used_passages or per_passage.get(pid, 0) >= 2:

@@ -131,14 +131,15 @@ def _forget_questions(assistant) -> None:
 
 
 def heldout_scores(assistant, sets=HELDOUT, folder: Path = EVAL_DIR) -> list[dict]:
-    """Objective top-1 and top-3 on each held-out paraphrase set that exists."""
+    """Objective top-1 and top-3, and the share of questions refused although answerable,
+    on each held-out paraphrase set that exists."""
     rows = []
     for name, note in sets:
         path = folder / name
         if not path.exists():
             continue
         items = [it for it in load_items(path) if it.expected_objectives]
-        top1, top3, misses = [], [], []
+        top1, top3, misses, refused = [], [], [], []
         for it in items:
             for locator in it.relevant:
                 resolve(locator, assistant.index)  # a locator that points nowhere is an error
@@ -148,9 +149,10 @@ def heldout_scores(assistant, sets=HELDOUT, folder: Path = EVAL_DIR) -> list[dic
             top3.append(M.top_k_accuracy(ranked_ids, expected, 3))
             if not top1[-1]:
                 misses.append({"id": it.id, "objectives": ranked_ids})
+            refused.append(float(assistant.ask(it.question).refused))
         rows.append({"set": name, "note": note, "questions": len(items),
                      "objective_top1": M.mean(top1), "objective_top3": M.mean(top3),
-                     "misses": misses})
+                     "false_refusal_rate": M.mean(refused), "misses": misses})
     return rows
 
 
@@ -309,10 +311,11 @@ def render_markdown(report: dict) -> str:
               "hit@k: share of questions with at least one relevant passage in the top k.", ""]
     if report.get("heldout"):
         lines += ["## Held-out paraphrases (objective mapping; reported, not gated)", "",
-                  "| set | questions | objective top-1 | objective top-3 | how it was written |",
-                  "|---|---|---|---|---|"]
+                  "| set | questions | objective top-1 | objective top-3 | refused | "
+                  "how it was written |", "|---|---|---|---|---|---|"]
         lines += [f"| {h['set']} | {h['questions']} | {h['objective_top1']:.3f} "
-                  f"| {h['objective_top3']:.3f} | {h['note']} |" for h in report["heldout"]]
+                  f"| {h['objective_top3']:.3f} | {h['false_refusal_rate']:.3f} | {h['note']} |"
+                  for h in report["heldout"]]
         lines.append("")
     failures = failed_bars(report)
     missed = failed_bars(report, targets=True)

@@ -87,5 +87,18 @@ def test_heldout_scores_count_top1_and_top3(assistant, tmp_path):
     [result] = heldout_scores(assistant, [("set.jsonl", "test")], tmp_path)
     assert result["questions"] == 2
     assert result["objective_top1"] == 0.5
+    assert result["false_refusal_rate"] == 0.0  # both are answered
     assert [m["id"] for m in result["misses"]] == ["h2"]
     assert result["misses"][0]["objectives"][0] == f"{DRAFT}/15"
+
+
+def test_everyday_wording_counts_as_evidence_against_refusal(assistant, monkeypatch):
+    question = "Can I see my medical notes on my phone?"
+    with_glossary, _ = assistant.evidence(question)
+    answer = assistant.ask(question)
+    assert not answer.refused and "mandate-2017-19-summary" in {
+        c.doc_id for c in answer.citations}
+    monkeypatch.setattr(assistant.mapper, "glossary", Glossary([]))
+    without, _ = assistant.evidence(question)
+    assert without < assistant.settings.refusal_threshold <= with_glossary
+    assert assistant.ask(question).refused
