@@ -104,6 +104,15 @@ def test_document_filter_narrows_sources(env, assistant):
     assert any("Searched only" in c.value for c in at.caption)
 
 
+def test_everyday_wording_is_shown_with_the_terms_it_was_read_as(env):
+    at = start()
+    ask(at, "Can I see my medical notes on my phone?")
+    assert any("read as the documents' terms: digital services, online access to records"
+               in plain(c.value) for c in at.caption), [c.value for c in at.caption]
+    ask(at, "What is the NHS Constitution?")
+    assert sum("read as the documents' terms" in plain(c.value) for c in at.caption) == 1
+
+
 def test_question_with_script_is_shown_as_text(env):
     question = "<script>alert(1)</script> **Which** objective covers [carers](x)?"
     at = ask(start(), question)

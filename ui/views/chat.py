@@ -46,6 +46,9 @@ def _body(msg: dict, assistant, show_scores: bool) -> None:
         st.error(md_escape(msg["error"]), icon=":material/error:")
         return
     render.render_answer(msg["answer"], assistant, show_scores, key=msg["id"])
+    if msg["answer"].read_as:
+        terms = "; ".join(msg["answer"].read_as)
+        st.caption(md_escape(f"Your wording was also read as the documents' terms: {terms}"))
     docs = assistant.index.documents
     if msg.get("doc_ids"):
         names = ", ".join(short_title(docs.get(d)) or d for d in msg["doc_ids"])
