@@ -38,8 +38,17 @@ class Glossary:
 
         self.entries = entries
         self._stemmer = Stemmer.Stemmer("english")
-        self._phrases = [(e.term, [self._words(p) for p in e.plain if _WORD.search(p.lower())])
-                         for e in entries]
+        # one-word phrases by their word; longer phrases by their first stem
+        self._single: dict[str, set[int]] = {}
+        self._multi: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for n, entry in enumerate(entries):
+            for phrase in entry.plain:
+                words, stems = self._words(phrase)
+                if len(words) == 1:
+                    self._single.setdefault(words[0], set()).add(n)
+                elif words:
+                    self._multi.setdefault(stems[0], []).append((stems, n))
+        self._memo = lru_cache(maxsize=1024)(self._terms)
 
     @classmethod
     def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
@@ -57,23 +66,24 @@ class Glossary:
 
     def terms(self, question: str) -> list[str]:
         """The policy terms whose everyday phrases occur in the question, in glossary order."""
+        return list(self._memo(question))
+
+    def _terms(self, question: str) -> tuple[str, ...]:
         words, stems = self._words(question)
-        found = []
-        for term, phrases in self._phrases:
-            if any(_contains(words, p[0]) if len(p[0]) == 1 else _contains(stems, p[1])
-                   for p in phrases):
-                found.append(term)
-        return found
+        found: set[int] = set()
+        for word in words:
+            found.update(self._single.get(word, ()))
+        for i, stem in enumerate(stems):
+            for phrase, n in self._multi.get(stem, ()):
+                if stems[i:i + len(phrase)] == phrase:
+                    found.add(n)
+        return tuple(self.entries[n].term for n in sorted(found))
 
     def expand(self, question: str) -> str:
         """The question followed by the policy terms it stands for (unchanged if none)."""
         terms = self.terms(question)
         return f"{question} ({'; '.join(terms)})" if terms else question
 
-
-def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
 
 
 @lru_cache(maxsize=1)
