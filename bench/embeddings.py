@@ -84,7 +84,8 @@ def scores(backends: list[str]) -> dict:
     items = load_items()
     out = {}
     for backend in backends:
-        settings = bench_settings(workspace(f"eval-{backend}") / "index")
+        settings = bench_settings(workspace(f"eval-{backend}") / "index",
+                                  embedding_backend=backend)
         embedder = get_embedder(settings.resolved_model_path(), settings.batch_size, backend)
         with Timer() as build:
             build_index(settings, embedder=embedder)

@@ -169,13 +169,14 @@ def _run_cli(args: list[str], env: dict, stdin: str | None = None) -> tuple[floa
     return wall, int(peak[-1].split()[1]) / 1024 if peak else float("nan"), proc.stdout
 
 
-def cold_start(index_dir: Path, backends: list[str], runs: int = 3,
+def cold_start(index_dirs: dict[str, Path], runs: int = 3,
                question: str = "Which objective covers carers?") -> dict:
     """Wall time from process start to the first answer printed by `python -m assistant ask`,
-    and that process's peak memory: median of `runs`, per embedding backend (ONNX export
-    already cached; the one-off export is timed in the embedding section)."""
+    and that process's peak memory: median of `runs`, per embedding backend, each with an
+    index of its own vectors (ONNX export already cached; the one-off export is timed in
+    the embedding section)."""
     out = {}
-    for backend in backends:
+    for backend, index_dir in index_dirs.items():
         env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index_dir),
                "ASSISTANT_EMBEDDING_BACKEND": backend}
         walls, rss = [], []
