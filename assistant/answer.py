@@ -17,7 +17,12 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError
 from assistant.index import IndexData, load_index
-from assistant.objectives import ObjectiveMapper, is_objective_question, named_number
+from assistant.objectives import (
+    ObjectiveMapper,
+    asks_for_fact,
+    is_objective_question,
+    named_number,
+)
 from assistant.refusal import unknown_specifics, vocabulary, years_in
 from assistant.retrieval import Retriever
 from assistant.types import Answer, Citation, Hit, ObjectiveMatch, Passage
@@ -35,7 +40,14 @@ _MARGIN = 0.12
 _MIN_SENTENCE_COS = 0.33
 # an objective leads the answer when the question is about objectives and it scores this
 _OBJECTIVE_LEAD = 0.45
+# ...and its text at most this much less similar to the question than the best sentence
+# retrieved, unless its passage is among the first hits (see `_text_agrees`).
+_LEAD_GAP = 0.25
 _LEAD_WORDS = 90
+# A sentence that introduces a list ("...under five headings:") is quoted with the list's
+# items that follow it in its passage, up to this many words.
+_LIST_WORDS = 120
+_TERMINAL = (".", "?", "!", ".”", "?”", "!”", '."')
 _CONSULTATION = re.compile(r"\bconsult|\bquestions?\b|\brespond", re.I)
 _REFERENCE = re.compile(r"https?://|www\.")
 _CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
@@ -158,7 +170,9 @@ class Assistant:
             lead = None
             if named:
                 lead = named[0]
-            elif ranked and is_objective_question(question) and ranked[0][1] >= _OBJECTIVE_LEAD:
+            elif (ranked and is_objective_question(question) and not asks_for_fact(question)
+                  and not _CONSULTATION.search(question) and ranked[0][1] >= _OBJECTIVE_LEAD
+                  and self._text_agrees(ranked[0][0], hits, scored, vector)):
                 lead = ranked[0][0]
             listing = self._chapter_objectives(question, doc_ids)
             if listing:
@@ -212,6 +226,16 @@ class Assistant:
         spans = [np.arange(ix.sentence_offsets[r], ix.sentence_offsets[r + 1]) for r in rows]
         sentences = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
         return float((ix.sentence_vectors[sentences] @ vector).max()) if len(sentences) else 0.0
+
+    def _text_agrees(self, objective, hits: list[Hit], scored, vector: np.ndarray) -> bool:
+        """Whether the retrieved text backs an objective as the answer's lead: its passage is
+        among the first three hits, or its text is nearly as close to the question as the
+        best retrieved sentence. "Which five headings are the objectives grouped under?"
+        names objectives but is answered by a sentence that lists headings."""
+        if any(h.passage.id == objective.passage_id for h in hits[:3]):
+            return True
+        best = max((cos for _, cos, *_ in scored), default=0.0)
+        return self.mapper.similarity(objective, vector) >= best - _LEAD_GAP
 
     def _chapter_objectives(self, question: str, doc_ids: list[str] | None):
         """The objectives of chapter N, in order, when the question asks for them."""
@@ -316,9 +340,30 @@ class Assistant:
         for g in groups:
             g.sort(key=lambda x: x[3])
             p = g[0][2].passage
-            s, e = p.sentences[g[0][3]][0], p.sentences[g[-1][3]][1]
+            last = self._list_end(p, g[-1][3])
+            s, e = p.sentences[g[0][3]][0], p.sentences[last][1]
             citations.append(self._cite(len(citations) + 1, p, s, e, max(x[1] for x in g)))
         return citations
+
+    def _list_end(self, p: Passage, j: int) -> int:
+        """The last sentence to quote with sentence j: j itself, or, when j leads into a list
+        (it ends with a colon, or breaks off without a full stop as in "the four tests that
+        there is"), the list's items that follow it in the passage, up to the item that
+        closes with a full stop and within `_LIST_WORDS` words."""
+        text = self.index.documents[p.doc_id].text
+        sentence = text[slice(*p.sentences[j])].rstrip()
+        if not (sentence.endswith(":") or not sentence.endswith(_TERMINAL)):
+            return j
+        words, end = 0, j
+        for k in range(j + 1, len(p.sentences)):
+            item = text[slice(*p.sentences[k])].rstrip()
+            words += len(item.split())
+            if words > _LIST_WORDS:
+                break
+            end = k
+            if item.endswith(_TERMINAL):
+                break
+        return end
 
     def _closest(self, hits: list[Hit], scored) -> list[Citation]:
         best_sentence: dict[str, tuple[float, int]] = {}

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.answer import split_answer
 from assistant.errors import AssistantError, QuestionError
+from assistant.evaluation import grounding_problems
 
 DRAFT = "draft-mandate-2012"
 SUMMARY = "mandate-2017-19-summary"
@@ -234,3 +235,37 @@ def test_references_are_not_used_as_answer_sentences(assistant):
     answer = assistant.ask("What does the mandate say about mental health?")
     assert not answer.refused
     assert all("http" not in c.quote for c in answer.citations)
+
+
+def test_a_sentence_that_introduces_a_list_is_quoted_with_its_items(assistant):
+    answer = assistant.ask("Which five headings are the draft mandate's objectives grouped "
+                           "under?")
+    assert not answer.refused
+    first = answer.citations[0].quote
+    assert first.startswith("The draft mandate includes objectives under five headings:")
+    for heading in ("Improving our health and our healthcare", "Putting patients first",
+                    "The broader contribution of the NHS", "Effective commissioning",
+                    "Finance and financial management"):
+        assert heading in first
+    assert grounding_problems(answer, assistant.index) == []
+
+
+def test_a_list_ends_at_its_closing_item(assistant):
+    answer = assistant.ask("What four tests must changes to services meet?")
+    quote = next(c.quote for c in answer.citations if "four tests" in c.quote)
+    assert quote.rstrip().endswith("consistency with current and prospective need for "
+                                   "patient choice.")
+    assert "strong public and patient engagement;" in quote
+    assert grounding_problems(answer, assistant.index) == []
+
+
+def test_a_question_for_one_fact_is_not_led_by_an_objective(assistant):
+    answer = assistant.ask("How many lives could the mandate's priorities save each year?")
+    assert not answer.citations[0].quote.startswith("Objective")
+    assert "20,000 lives a year" in answer.answer
+
+
+def test_a_consultation_question_about_objectives_leads_with_the_question(assistant):
+    answer = assistant.ask("Which consultation question asks about objectives for setting "
+                           "up the new commissioning system?")
+    assert answer.citations[0].paragraph == "Question 12"
