@@ -186,6 +186,20 @@ def test_objectives_page_lists_every_objective_by_document(env):
     assert labels and labels[0].startswith("**Objective 15**")
 
 
+def test_plain_english_page_lists_the_glossary_and_filters_it(env):
+    from assistant.glossary import default_glossary
+
+    at = start()
+    at.switch_page("views/glossary.py").run()
+    assert not at.exception, at.exception
+    terms = [plain(m.value) for m in at.markdown if m.value.startswith("**")]
+    assert terms == [f"**{e.term}**" for e in default_glossary().entries]
+    at.text_input(key="glossary-query").set_value("respite").run()
+    terms = [plain(m.value) for m in at.markdown if m.value.startswith("**")]
+    assert terms == ["**carers**"]
+    assert any("Closest objective: Objective 15" in plain(c.value) for c in at.caption)
+
+
 def test_ask_about_an_objective_opens_the_chat(env):
     at = start()
     at.switch_page("views/objectives.py").run()

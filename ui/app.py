@@ -26,6 +26,7 @@ pages = [
     st.Page("views/chat.py", title="Ask", icon=":material/chat:", default=True),
     st.Page("views/objectives.py", title="Objectives", icon=":material/flag:"),
     st.Page("views/consultation.py", title="Consultation", icon=":material/forum:"),
+    st.Page("views/glossary.py", title="Plain English", icon=":material/translate:"),
     st.Page("views/documents.py", title="Documents", icon=":material/description:"),
     st.Page("views/feedback.py", title="Feedback", icon=":material/reviews:"),
 ]
