@@ -11,7 +11,8 @@ from ui.render import md_escape
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _objective_of(terms: tuple[str, ...], build: str) -> dict[str, tuple[str, str]]:
-    """The objective each term maps to, as (label, title); `build` keys the cache."""
+    """The objective closest to each term, as (label, title); `build` (the corpus hash)
+    keys the cache, so a changed corpus is mapped afresh."""
     assistant = state.require_assistant()
     docs = assistant.index.documents
     out = {}
@@ -41,7 +42,7 @@ def page() -> None:
     if words:
         st.caption(f"{len(entries)} of {len(glossary.entries)} terms match.")
     mapped = _objective_of(tuple(e.term for e in glossary.entries),
-                           str(assistant.index.manifest.get("build", "")))
+                           str(assistant.index.manifest.get("corpus_hash", "")))
     for e in entries:
         with st.container(border=True):
             st.markdown(f"**{md_escape(e.term)}**")
