@@ -37,13 +37,13 @@ def page() -> None:
                           placeholder="e.g. bedsores, GP-led, waiting list",
                           icon=":material/search:")
     words = query.lower().split()
-    entries = [e for e in glossary.entries
+    entries = [(n, e) for n, e in enumerate(glossary.entries)
                if all(w in f"{e.term} {' '.join(e.plain)}".lower() for w in words)]
     if words:
         st.caption(f"{len(entries)} of {len(glossary.entries)} terms match.")
     mapped = _objective_of(tuple(e.term for e in glossary.entries),
                            str(assistant.index.manifest.get("corpus_hash", "")))
-    for e in entries:
+    for n, e in entries:
         with st.container(border=True):
             st.markdown(f"**{md_escape(e.term)}**")
             st.markdown("Everyday wording: " + ", ".join(f"“{md_escape(p)}”" for p in e.plain))
@@ -51,7 +51,7 @@ def page() -> None:
                 label, title = mapped[e.term]
                 st.caption(md_escape(f"Closest objective: {label}: {title}"))
             state.ask_button("Ask about this", f"What do the documents say about {e.term}?",
-                             None, key=f"ask-term-{glossary.entries.index(e)}")
+                             None, key=f"ask-term-{n}")
 
 
 state.guarded(page)
