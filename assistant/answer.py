@@ -212,20 +212,12 @@ class Assistant:
         """The best sentence similarity among the retrieved passages, and the specifics the
         question names that the documents lack: the two tests of `assistant.refusal`.
 
-        A question with everyday phrases from the glossary is also read with their policy
-        terms ("bedsores" as patient safety), and the better similarity counts."""
+        The similarity is the question's own: the glossary's policy terms help choose which
+        passages are retrieved, but never count as evidence that the documents answer it,
+        or any question with an everyday word in it ("app", "weekend") would gain evidence
+        from the words the glossary added."""
         best = max((cos for _, cos, *_ in scored), default=0.0)
-        expanded = self.mapper.glossary.expand(question)
-        if expanded != question and hits:
-            best = max(best, self._best_sentence_cos(hits, self.embedder.embed(expanded)))
         return best, unknown_specifics(question, hits, self._vocab, self._known_years)
-
-    def _best_sentence_cos(self, hits: list[Hit], vector: np.ndarray) -> float:
-        ix = self.index
-        rows = [ix.by_id[h.passage.id] for h in hits]
-        spans = [np.arange(ix.sentence_offsets[r], ix.sentence_offsets[r + 1]) for r in rows]
-        sentences = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
-        return float((ix.sentence_vectors[sentences] @ vector).max()) if len(sentences) else 0.0
 
     def _text_agrees(self, objective, hits: list[Hit], scored, vector: np.ndarray) -> bool:
         """Whether the retrieved text backs an objective as the answer's lead: its passage is

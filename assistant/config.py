@@ -28,7 +28,7 @@ class Settings:
     k: int = 5
     # Refusal: the best sentence-level cosine similarity between the question and the
     # retrieved evidence must reach this. Chosen on eval/calibration.jsonl (see README).
-    refusal_threshold: float = 0.481
+    refusal_threshold: float = 0.43
     max_question_chars: int = 1000
     # passages longer than this many words are split at sentence boundaries
     max_passage_words: int = 180

@@ -1,12 +1,18 @@
 """A plain-English glossary: the everyday words people use for the documents' policy terms.
 
-New staff and the public ask about "GP-led groups that buy care", "bedsores" or "getting
-a break from looking after mum"; the documents say "clinical commissioning groups",
-"avoidable harm" and "carers". The embedding model does not bridge such gaps, so a
-question that uses an everyday phrase from `glossary.json` is also read with the policy
-term it stands for. A one-word phrase matches that exact word, so "closed" never matches
-"close the gap"; a longer phrase matches stemmed words in order, so "looking after"
-also matches "looks after".
+New staff and the public ask about "bedsores", "respite" or "a hip fracture"; the documents
+say "avoidable harm", "carers" and "recovery from illness or injury". The embedding model
+does not bridge such gaps, so a question that uses an everyday phrase from `glossary.json`
+is also read with the policy term it stands for, to map it to provisions and rank passages
+(never as evidence that the documents answer it: see `Assistant._judge`).
+
+Each entry records where it came from: its `term` is the documents' own wording (every
+comma-separated part occurs in one of its `documents`), and its phrases are grouped by
+their source: "everyday synonym" (general English, NHS A-Z style wording), "condition name"
+(the everyday name of an illness) or "abbreviation". No phrase is taken from an evaluation
+question (`tests/test_glossary.py` checks the test sets). A one-word phrase matches that
+exact word, so "closed" never matches "close the gap"; a longer phrase matches stemmed
+words in order, so "respite care" also matches "respite cares".
 """
 
 from __future__ import annotations
@@ -23,10 +29,17 @@ GLOSSARY_PATH = Path(__file__).with_name("glossary.json")
 _WORD = re.compile(r"[a-z0-9&']+")
 
 
+SOURCES = ("everyday synonym", "condition name", "abbreviation")
+
+
 @dataclass(frozen=True)
 class Entry:
     term: str
     plain: tuple[str, ...]
+    # where each phrase came from, in the order of `plain` (one of SOURCES)
+    sources: tuple[str, ...] = ()
+    # the documents whose wording the term is
+    documents: tuple[str, ...] = ()
 
 
 class Glossary:
@@ -54,8 +67,8 @@ class Glossary:
     def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
-            entries = [Entry(r["term"], tuple(r["plain"])) for r in rows]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            entries = [_entry(r) for r in rows]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise AssistantError(f"The glossary {path} cannot be read ({exc}).") from exc
         return cls(entries)
 
@@ -84,6 +97,15 @@ class Glossary:
         terms = self.terms(question)
         return f"{question} ({'; '.join(terms)})" if terms else question
 
+
+def _entry(row: dict) -> Entry:
+    """An Entry from one row of glossary.json: {"term", "documents", "plain": {source: [...]}}."""
+    pairs = [(phrase, source) for source, phrases in row["plain"].items() for phrase in phrases]
+    unknown = {source for _, source in pairs} - set(SOURCES)
+    if unknown or not pairs:
+        raise ValueError(f"entry {row['term']!r}: phrase sources must be one of {SOURCES}")
+    return Entry(row["term"], tuple(p for p, _ in pairs), tuple(s for _, s in pairs),
+                 tuple(row.get("documents", ())))
 
 
 @lru_cache(maxsize=1)

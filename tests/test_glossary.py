@@ -4,12 +4,13 @@ and that it moves everyday questions onto the objective they are about."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from assistant.errors import AssistantError
 from assistant.evaluation import heldout_scores
-from assistant.glossary import GLOSSARY_PATH, Entry, Glossary, default_glossary
+from assistant.glossary import GLOSSARY_PATH, SOURCES, Entry, Glossary, default_glossary
 from assistant.objectives import ObjectiveMapper
 
 DRAFT = "draft-mandate-2012"
@@ -35,18 +36,34 @@ def test_expand_appends_the_policy_terms_once_each(small):
     assert small.expand("What is the NHS Constitution?") == "What is the NHS Constitution?"
 
 
-def test_the_shipped_glossary_is_well_formed():
+def test_the_shipped_glossary_is_well_formed_and_says_where_each_entry_came_from(index):
     rows = json.loads(GLOSSARY_PATH.read_text(encoding="utf-8"))
     assert len(rows) >= 30
+    texts = {d.doc_id: _alnum(d.text) for d in index.documents.values()}
     seen = {}
     for row in rows:
-        assert set(row) == {"term", "plain"} and row["term"].strip() and row["plain"], row
-        for phrase in row["plain"]:
+        assert set(row) == {"term", "source", "documents", "plain"}, row
+        assert row["source"] == "document term" and row["documents"], row
+        # the term is the documents' own wording: each part occurs in a listed document
+        # (a part found only in a document this corpus lacks cannot be checked here)
+        shipped = [d for d in row["documents"] if d in texts]
+        unshipped = len(shipped) < len(row["documents"])
+        for part in row["term"].split(", "):
+            assert unshipped or any(_alnum(part) in texts[d] for d in shipped), (row, part)
+        assert not shipped or any(_alnum(part) in texts[d]
+                                  for part in row["term"].split(", ") for d in shipped), row
+        assert set(row["plain"]) <= set(SOURCES), row["plain"].keys()
+        for phrase in (p for phrases in row["plain"].values() for p in phrases):
             assert phrase == phrase.strip().lower(), phrase
             same = phrase.replace("-", " ")  # hyphens match as spaces
             assert same not in seen, f"{phrase!r} is listed under {seen.get(same)!r} too"
             seen[same] = row["term"]
     assert len(default_glossary().entries) == len(rows)
+    assert all(len(e.sources) == len(e.plain) for e in default_glossary().entries)
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def test_an_unreadable_glossary_is_one_clear_error(tmp_path):
@@ -54,24 +71,26 @@ def test_an_unreadable_glossary_is_one_clear_error(tmp_path):
     bad.write_text('[{"term": "carers"}]', encoding="utf-8")
     with pytest.raises(AssistantError, match="glossary .* cannot be read"):
         Glossary.load(bad)
+    bad.write_text('[{"term": "carers", "plain": {"a question": ["get a break"]}}]', "utf-8")
+    with pytest.raises(AssistantError, match="sources must be one of"):
+        Glossary.load(bad)
 
 
-@pytest.mark.parametrize("question, number", [
-    ("Who makes sure the GP-led groups that buy local care are ready to start?", "18"),
-    ("Is the NHS meant to cut waste and save money while keeping care good?", "22"),
-    ("Can the local A&E be closed without any checks?", "20"),
+@pytest.mark.parametrize("question, expected", [
+    ("Is anything being done about bedsores?", f"{DRAFT}/5"),
+    ("Will I be able to book things through an app?", "mandate-2017-19-summary/7"),
+    ("Will the NHS do more about people with asthma or epilepsy?", f"{DRAFT}/2"),
 ])
 def test_everyday_wording_reaches_the_objective_only_through_the_glossary(
-        assistant, index, question, number):
+        assistant, index, question, expected):
     plain = ObjectiveMapper(index, assistant.embedder, Glossary([]))
-    expected = f"{DRAFT}/{number}"
     assert assistant.mapper.rank(question, 1)[0][0].id == expected
     assert plain.rank(question, 1)[0][0].id != expected
 
 
 def test_answers_say_how_the_question_was_read(assistant):
-    answer = assistant.ask("Is the NHS meant to cut waste and save money?")
-    assert answer.read_as == ["efficiency savings (QIPP), productivity, value for money"]
+    answer = assistant.ask("Is anything being done about bedsores?")
+    assert answer.read_as == ["patient safety, avoidable harm"]
     assert assistant.ask("What is the NHS Constitution?").read_as == []
 
 
@@ -93,13 +112,16 @@ def test_heldout_scores_count_top1_and_top3(assistant, tmp_path):
     assert result["misses"][0]["objectives"][0] == f"{DRAFT}/15"
 
 
-def test_everyday_wording_counts_as_evidence_against_refusal(assistant, monkeypatch):
-    question = "Can I see my medical notes on my phone?"
-    with_glossary, _ = assistant.evidence(question)
-    answer = assistant.ask(question)
-    assert not answer.refused and "mandate-2017-19-summary" in {
-        c.doc_id for c in answer.citations}
-    monkeypatch.setattr(assistant.mapper, "glossary", Glossary([]))
-    without, _ = assistant.evidence(question)
-    assert without < assistant.settings.refusal_threshold <= with_glossary
+def test_glossary_terms_never_count_as_evidence_against_refusal(assistant, monkeypatch):
+    question = "How do I reset the password on my banking app?"
+    own, _ = assistant.evidence(question)
+    # a glossary that reads "password" as the carers objective's own words: mapping and
+    # retrieval follow it, but the evidence stays the question's own similarity
+    fitted = Glossary([Entry("Improve the support that carers receive from the NHS",
+                             ("password",))])
+    monkeypatch.setattr(assistant.mapper, "glossary", fitted)
+    assert assistant.mapper.rank(question, 1)[0][0].id == f"{DRAFT}/15"
+    evidence, _ = assistant.evidence(question)
+    assert evidence < assistant.settings.refusal_threshold
+    assert evidence <= own + 0.05
     assert assistant.ask(question).refused

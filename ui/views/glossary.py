@@ -34,7 +34,7 @@ def page() -> None:
         "everyday phrases, the assistant also reads it as the policy term beside it, and "
         "the answer says so (\"Your wording was also read as…\").")
     query = st.text_input("Search terms and phrases", key="glossary-query",
-                          placeholder="e.g. bedsores, GP-led, waiting list",
+                          placeholder="e.g. bedsores, respite, brexit",
                           icon=":material/search:")
     words = query.lower().split()
     entries = [(n, e) for n, e in enumerate(glossary.entries)
