@@ -42,12 +42,20 @@ def _parser() -> argparse.ArgumentParser:
     obj.add_argument("--k", type=int, default=5)
     obj.add_argument("--doc", action="append", default=None, metavar="ID")
 
-    ev = sub.add_parser("eval", help="run the evaluation set; non-zero exit below the bars")
+    ev = sub.add_parser("eval", help="run the evaluation sets; non-zero exit below the gates")
+    ev.add_argument("--set", action="append", default=None, metavar="NAME", dest="sets",
+                    help="only this set of eval/sets.json (repeatable)")
     ev.add_argument("--baselines", action="store_true",
-                    help="also score BM25 alone, dense alone and llama-index defaults")
+                    help="score BM25 alone, dense alone and llama-index defaults (the default)")
+    ev.add_argument("--no-baselines", action="store_true", help="score the pipeline only")
     ev.add_argument("--out", type=Path, default=None, help="report folder (default eval/)")
+    ev.add_argument("--set-gates", action="store_true",
+                    help="derive the CI gates from this run's test-set figures "
+                         "(each figure less its interval) and write gates.json")
     ev.add_argument("--targets", action="store_true",
-                    help="fail below the target bars instead of the CI gates")
+                    help="also fail below the target bars on the test sets")
+    ev.add_argument("--no-history", action="store_true",
+                    help="do not append this run to history.jsonl")
     ev.add_argument("--calibrate", action="store_true",
                     help="choose the refusal threshold on eval/calibration.jsonl and print it")
 
@@ -184,10 +192,11 @@ def _objectives(args, settings: Settings) -> int:
 
 
 def _eval(args, settings: Settings) -> int:
-    from assistant.evaluation import run_cli
+    from assistant.evalreport import run_cli
 
-    return run_cli(settings, baselines=args.baselines, out_dir=args.out,
-                   calibrate_only=args.calibrate, targets=args.targets)
+    return run_cli(settings, out_dir=args.out, baselines=not args.no_baselines,
+                   set_gates=args.set_gates, calibrate_only=args.calibrate,
+                   targets=args.targets, names=args.sets, history=not args.no_history)
 
 
 def _docs(args, settings: Settings) -> int:

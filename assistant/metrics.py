@@ -80,3 +80,78 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+# -- standard retrieval metrics (ranx) and uncertainty ---------------------------------------
+
+RANX_METRICS = {"ndcg@10": "ndcg@10", "mrr@10": "mrr@10", "recall@1": "recall@1",
+                "recall@5": "recall@5", "hit@5": "hit_rate@5"}
+
+
+def ranx_scores(ranked: dict[str, Ranked], relevant: dict[str, set[str]]) -> dict[str, dict]:
+    """Per-question nDCG@10, MRR@10, recall@1/5 and hit@5 computed by ranx.
+
+    `ranked[qid]` is a system's ranked units, each the set of passage ids it covers. A unit
+    is one retrieved item: it is relevant when it covers a relevant passage that no earlier
+    unit covered, and every relevant passage that no unit covers counts as one relevant item
+    not retrieved. For a system whose units are passages this is plain passage-level
+    evaluation; a system with long chunks is judged per chunk, as its user reads it.
+    Returns {qid: {metric: value}} for every qid with relevant passages."""
+    import warnings
+
+    from ranx import Qrels, Run, evaluate
+
+    qids = sorted(q for q in relevant if relevant[q])
+    if not qids:
+        return {}
+    qrels_dict, run_dict = {}, {}
+    for q in qids:
+        seen: set[str] = set()
+        judged, scores = {}, {}
+        for rank, unit in enumerate(ranked.get(q, []), start=1):
+            scores[f"unit {rank}"] = 1.0 / rank
+            new = (unit & relevant[q]) - seen
+            if new:
+                judged[f"unit {rank}"] = 1
+                seen |= new
+        judged.update({f"missed {p}": 1 for p in sorted(relevant[q] - seen)})
+        qrels_dict[q] = judged
+        run_dict[q] = scores or {"nothing": 1e-9}  # ranx needs one entry per query
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's cast notices
+        values = evaluate(Qrels(qrels_dict), Run(run_dict), list(RANX_METRICS.values()),
+                          return_mean=False, make_comparable=True)
+    return {q: {name: float(values[metric][i]) for name, metric in RANX_METRICS.items()}
+            for i, q in enumerate(qids)}
+
+
+def bootstrap_ci(values: Sequence[float], resamples: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (resampling questions); (nan, nan) if empty."""
+    import numpy as np
+
+    xs = np.asarray(values, dtype=float)
+    if not len(xs):
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = xs[rng.integers(0, len(xs), size=(resamples, len(xs)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return (float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)))
+
+
+def estimate(values: Sequence[float]) -> dict:
+    """{"value": mean, "low", "high": its 95% bootstrap interval, "n": questions}."""
+    low, high = bootstrap_ci(values)
+    return {"value": mean(values), "low": low, "high": high, "n": len(values)}
+
+
+def paired_difference(a: dict[str, float], b: dict[str, float]) -> dict | None:
+    """Mean of a - b over the questions both score, with a 95% bootstrap interval of that
+    difference (resampling questions, so each keeps its pair); None if none are shared."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return None
+    diffs = [a[q] - b[q] for q in shared]
+    low, high = bootstrap_ci(diffs)
+    return {"diff": mean(diffs), "low": low, "high": high, "n": len(shared),
+            "significant": not (low <= 0.0 <= high)}

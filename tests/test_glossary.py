@@ -9,7 +9,6 @@ import re
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.evaluation import heldout_scores
 from assistant.glossary import GLOSSARY_PATH, SOURCES, Entry, Glossary, default_glossary
 from assistant.objectives import ObjectiveMapper
 
@@ -92,24 +91,6 @@ def test_answers_say_how_the_question_was_read(assistant):
     answer = assistant.ask("Is anything being done about bedsores?")
     assert answer.read_as == ["patient safety, avoidable harm"]
     assert assistant.ask("What is the NHS Constitution?").read_as == []
-
-
-def test_heldout_scores_count_top1_and_top3(assistant, tmp_path):
-    rows = [
-        {"id": "h1", "type": "objective", "question": "Help for people who look after a relative",
-         "expected_objectives": [f"{DRAFT}/15"],
-         "relevant": [{"doc_id": DRAFT, "paragraph": "Objective 15"}]},
-        {"id": "h2", "type": "objective", "question": "Help for people who look after a relative",
-         "expected_objectives": [f"{DRAFT}/1"],
-         "relevant": [{"doc_id": DRAFT, "paragraph": "Objective 1"}]},
-    ]
-    (tmp_path / "set.jsonl").write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
-    [result] = heldout_scores(assistant, [("set.jsonl", "test")], tmp_path)
-    assert result["questions"] == 2
-    assert result["objective_top1"] == 0.5
-    assert result["false_refusal_rate"] == 0.0  # both are answered
-    assert [m["id"] for m in result["misses"]] == ["h2"]
-    assert result["misses"][0]["objectives"][0] == f"{DRAFT}/15"
 
 
 def test_glossary_terms_never_count_as_evidence_against_refusal(assistant, monkeypatch):

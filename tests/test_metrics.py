@@ -7,13 +7,8 @@ import math
 import pytest
 
 from assistant import metrics as M
-from assistant.evaluation import (
-    QUESTIONS,
-    failed_bars,
-    grounding_problems,
-    load_items,
-    resolve,
-)
+from assistant.evalsets import EVAL_DIR, Locator, load_items
+from assistant.evaluation import grounding_problems
 
 # ranked units: the 1st covers nothing relevant, the 2nd covers "a", the 4th covers "b" and
 # "x"; relevant = {a, b, c}
@@ -69,29 +64,60 @@ def test_percentile_by_hand():
     assert M.percentile([], 50) == 0.0
 
 
-def test_failed_bars_reports_each_missed_gate():
-    summary = {"grounding": 0.99, "objective_top1": 0.95, "objective_top3": 0.99,
-               "recall@5": 0.95, "refusal_recall": 0.95, "false_refusal_rate": 0.10}
-    failures = failed_bars({"summary": summary})
-    assert any(f.startswith("grounding") for f in failures)
-    assert any(f.startswith("false_refusal_rate") for f in failures)
-    assert len(failures) == 2
+def test_ranx_figures_agree_with_the_hand_computed_ones():
+    scores = M.ranx_scores({"q": RANKED}, {"q": RELEVANT})["q"]
+    assert scores["ndcg@10"] == pytest.approx(M.ndcg_at_k(RANKED, RELEVANT, 10))
+    assert scores["mrr@10"] == pytest.approx(0.5)
+    assert scores["recall@5"] == pytest.approx(2 / 3)
+    assert scores["recall@1"] == 0.0 and scores["hit@5"] == 1.0
+    # a question with nothing retrieved scores zero, not an error
+    assert M.ranx_scores({}, {"q": {"a"}})["q"]["ndcg@10"] == 0.0
+
+
+def test_a_long_unit_counts_once_per_relevant_passage_it_first_covers():
+    # one chunk covering both relevant passages is one relevant item at rank 1
+    scores = M.ranx_scores({"q": [{"a", "b", "x"}, {"a"}]}, {"q": {"a", "b"}})["q"]
+    assert scores["mrr@10"] == 1.0 and scores["recall@5"] == 1.0
+
+
+def test_bootstrap_interval_brackets_the_mean_and_is_reproducible():
+    values = [1.0] * 80 + [0.0] * 20
+    est = M.estimate(values)
+    assert est["n"] == 100 and est["value"] == pytest.approx(0.8)
+    assert 0.70 < est["low"] < 0.8 < est["high"] < 0.90
+    assert M.estimate(values) == est  # fixed seed
+    assert M.estimate([1.0, 1.0])["low"] == 1.0
+    assert M.estimate([])["n"] == 0
+
+
+def test_paired_difference_uses_shared_questions_only():
+    now = {f"q{i}": 1.0 for i in range(30)}
+    before = {f"q{i}": 0.0 for i in range(30)} | {"gone": 1.0}
+    d = M.paired_difference(now, before)
+    assert d["n"] == 30 and d["diff"] == 1.0 and d["significant"]
+    same = M.paired_difference(now, now)
+    assert same["diff"] == 0.0 and not same["significant"]
+    assert M.paired_difference({"a": 1.0}, {"b": 1.0}) is None
 
 
 def test_evaluation_set_covers_what_it_must(index):
-    items = load_items(QUESTIONS)
+    items = load_items(EVAL_DIR / "questions.jsonl")
     by_type = {t: [it for it in items if it.type == t] for t in {it.type for it in items}}
     assert len(by_type["offtopic"]) >= 15
     assert all(it.expect_refusal for it in by_type["offtopic"])
-    assert len([it for it in by_type["factual"] if it.must_contain]) >= 30
-    assert {it.expected_question for it in by_type["consultation"]} == set(range(1, 13))
+    assert len([it for it in by_type["fact"] if it.must_contain]) >= 30
+    asked = {p["number"] for it in by_type["consultation"] for p in it.provisions
+             if p["kind"] == "consultation_question"}
+    assert asked == {str(n) for n in range(1, 13)}
     for objective in index.objectives:
-        asked = [it for it in by_type["objective"] if objective.id in it.expected_objectives]
-        assert len(asked) >= 2, f"{objective.id} has fewer than two questions"
-        assert any(it.paraphrase for it in asked), f"{objective.id} has no paraphrase"
+        about = [it for it in by_type["objective"]
+                 if any(p["doc_id"] == objective.doc_id and p["number"] == objective.number
+                        for p in it.provisions)]
+        assert len(about) >= 2, f"{objective.id} has fewer than two questions"
+    locator = Locator(index)
     for it in items:  # every locator points at a passage; every phrase is in a document
-        for locator in it.relevant:
-            assert resolve(locator, index)
+        found, missing = locator.relevant(it)
+        assert not missing, (it.id, missing)
         for phrase in it.must_contain:
             assert any(phrase in d.text for d in index.documents.values()), (it.id, phrase)
 
