@@ -78,10 +78,11 @@ def scores(backends: list[str]) -> dict:
     """Evaluation summary with an index built and queried by each backend (eval/questions)."""
     from assistant.answer import Assistant
     from assistant.embedding import get_embedder
-    from assistant.evaluation import evaluate, load_items
+    from assistant.evalsets import registered_sets
+    from assistant.evaluation import evaluate
     from assistant.index import build_index
 
-    items = load_items()
+    items = [s for s in registered_sets(roles=("dev",)) if s.name == "dev"]
     out = {}
     for backend in backends:
         settings = bench_settings(workspace(f"eval-{backend}") / "index",
@@ -89,6 +90,7 @@ def scores(backends: list[str]) -> dict:
         embedder = get_embedder(settings.resolved_model_path(), settings.batch_size, backend)
         with Timer() as build:
             build_index(settings, embedder=embedder)
-        report = evaluate(Assistant(settings, embedder=embedder), items)
-        out[backend] = {**{k: report["summary"][k] for k in SHOWN}, "build_s": build.s}
+        [dev] = evaluate(Assistant(settings, embedder=embedder), items, baselines=False)["sets"]
+        out[backend] = {**{k: dev["summary"][k]["value"] for k in SHOWN if k in dev["summary"]},
+                        "build_s": build.s}
     return out

@@ -78,15 +78,16 @@ def side_by_side(assistant, questions: list[str], items) -> dict:
             with Timer() as t:
                 fn(q)
             timings[name].append(t.ms)
-    report = evaluate(assistant, items, baselines=True)
+    [dev] = evaluate(assistant, items, baselines=True)["sets"]
     metrics = {}
-    for name, row in report["retrieval"].items():
+    for name, row in dev["retrieval"].items():
         if name.startswith("pipeline") or name.startswith("llama-index"):
             metrics["project" if name.startswith("pipeline") else "llama-index"] = {
-                key: row[key] for key in ("recall@1", "recall@5", "hit@5", "mrr@10", "ndcg@10")}
+                key: row[key]["value"]
+                for key in ("recall@1", "recall@5", "hit@5", "mrr@10", "ndcg@10")}
     lat = {name: summary_ms(v) for name, v in timings.items()}
     return {"chunks": n_chunks, "build_s": build.s, "latency": lat, "metrics": metrics,
-            "summary": report["summary"],
+            "summary": {k: v["value"] for k, v in dev["summary"].items()},
             "ratio_p50": lat["llama-index"]["p50"] / lat["project"]["p50"],
             "ratio_p95": lat["llama-index"]["p95"] / lat["project"]["p95"],
             "ratio_torch_p50": lat["llama-index, torch"]["p50"] / lat["project"]["p50"],

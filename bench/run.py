@@ -27,7 +27,7 @@ def _log(msg: str) -> None:
 def run(args) -> dict:
     from assistant.answer import Assistant
     from assistant.embedding import BACKENDS, DEFAULT_BACKEND, get_embedder
-    from assistant.evaluation import load_items
+    from assistant.evalsets import registered_sets
     from assistant.index import build_index, settings_fingerprint
     from bench import embeddings, ingest, query
     from bench.common import Timer, bench_settings, machine, question_set, run_child, workspace
@@ -38,7 +38,7 @@ def run(args) -> dict:
                      "default_backend": DEFAULT_BACKEND}
     questions = question_set(n_variants=20 if args.quick else 100)
     results["questions"] = len(questions)
-    items = load_items()
+    items = [s for s in registered_sets(roles=("dev",)) if s.name == "dev"]
 
     _log("building the shipped-corpus index")
     settings = bench_settings(workspace("shipped") / "index")

@@ -209,3 +209,10 @@ def test_python_dash_m_assistant_answers(built):
     data = json.loads(result.stdout)
     assert data["objectives"][0]["id"] == f"{DRAFT}/15"
     assert "Traceback" not in result.stderr
+
+
+def test_eval_names_an_unknown_set_in_one_line(capsys):
+    code, _, err = run(capsys, "eval", "--set", "no-such-set", "--no-baselines")
+    assert code == 1
+    assert_one_line_error(err)
+    assert "no-such-set" in err and "test-mandates" in err
