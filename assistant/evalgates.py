@@ -21,10 +21,11 @@ from assistant.evalsets import EVAL_DIR
 
 GATES_FILE = EVAL_DIR / "gates.json"
 HISTORY_FILE = EVAL_DIR / "history.jsonl"
-# the figures gated on each test set, when at least MIN_N questions carry them
+# the figures gated on each test set, when at least MIN_N questions carry them (on fewer,
+# a bootstrap interval says little: six of six refused gives the interval [1, 1])
 GATED = ["objective_top1", "objective_top3", "provision_top1", "provision_top3", "ndcg@10",
          "recall@5", "refusal_recall", "false_refusal_rate", "phrase_present", "grounding"]
-MIN_N = 5
+MIN_N = 10
 # The bars the project aims for on blind lay questions (issue: evaluation that can be
 # trusted). Reported, and enforced only with `assistant eval --targets`.
 TARGETS = [("objective_top1", ">=", 0.85), ("objective_top3", ">=", 0.95),
@@ -114,6 +115,13 @@ def check_gates(report: dict, gates: dict | None) -> tuple[list[str], list[str]]
         if est["n"] != g.get("n"):
             notes.append(f"{g['set']} {g['metric']} now rests on {est['n']} questions, "
                          f"not {g.get('n')}: re-derive the gates with --set-gates")
+    gated = {(g["set"], g["metric"]) for g in gates.get("gates", [])}
+    for s in report["sets"]:
+        loose = [m for m in GATED if s["role"] == "test" and (s["name"], m) not in gated
+                 and s["summary"].get(m, {}).get("n", 0) >= MIN_N]
+        if loose:
+            notes.append(f"{s['name']} has figures without a gate ({', '.join(loose)}): "
+                         "re-derive the gates with --set-gates")
     return failures, notes
 
 

@@ -155,3 +155,21 @@ def test_a_small_set_is_scored_with_intervals_and_misses(assistant, tmp_path):
     line = G.append_history(report, tmp_path / "history.jsonl")
     assert line["sets"] == {"t": s["hash"]}
     assert json.loads((tmp_path / "history.jsonl").read_text())["figures"]["t"]
+
+
+def test_the_shipped_gates_are_honest_and_name_the_frozen_sets():
+    gates = G.load_gates()
+    assert gates and gates["gates"]
+    hashes = {s.name: s.hash for s in TEST_SETS}
+    assert gates["sets"] == hashes  # every test set gated, none edited since
+    for g in gates["gates"]:
+        assert g["n"] >= G.MIN_N
+        assert g["gate"] <= g["measured"] if g["op"] == ">=" else g["gate"] >= g["measured"]
+
+
+def test_a_test_set_figure_without_a_gate_asks_for_gates_to_be_re_derived():
+    report = _report(0.8, 0.7, 0.89)
+    gates = G.derive_gates(report)
+    gates["gates"] = [g for g in gates["gates"] if g["metric"] != "objective_top1"]
+    failures, notes = G.check_gates(report, gates)
+    assert not failures and any("objective_top1" in n and "--set-gates" in n for n in notes)
