@@ -155,7 +155,7 @@ def render_chart(report: dict, path: Path) -> None:
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=f"{s['name']} ({s['role']})")
     ax.set_xticks([j + width * (len(sets) - 1) / 2 for j in range(len(keys))],
                   [_LABELS.get(k, k) for k in keys], fontsize=8)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)  # room for the legend above the bars
     ax.set_title("Headline figures per set, with 95% bootstrap intervals")
     ax.legend(fontsize=7, loc="upper right", ncols=2)
     fig.tight_layout()
