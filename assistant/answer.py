@@ -23,9 +23,18 @@ from assistant.objectives import (
     is_objective_question,
     named_number,
 )
+from assistant.provisions import ProvisionRanker, merge, provision_match
 from assistant.refusal import unknown_specifics, vocabulary, years_in
 from assistant.retrieval import Retriever
-from assistant.types import Answer, Citation, Hit, ObjectiveMatch, Passage
+from assistant.types import (
+    Answer,
+    Citation,
+    Hit,
+    ObjectiveMatch,
+    Passage,
+    ProvisionKind,
+    ProvisionMatch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +113,7 @@ class Assistant:
         self.embedder = embedder
         self.mapper = ObjectiveMapper(self.index, embedder)
         self.retriever = Retriever(self.index, embedder, self.settings.rrf_k, self.mapper)
+        self.provision_ranker = ProvisionRanker(self.index)
         docs = self.index.documents.values()
         self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
@@ -185,6 +195,8 @@ class Assistant:
             shown = ranked if listing else ranked[:3]
             answer = Answer(question=question, answer=text, refused=False, citations=citations,
                             objectives=[self._objective_match(o, s) for o, s in shown])
+        if not answer.refused:
+            answer.provisions = self._provisions(question, vector, ranked, doc_ids)
         t4 = time.perf_counter()
         answer.read_as = self.mapper.glossary.terms(question)
         answer.timings_ms = {
@@ -204,6 +216,17 @@ class Assistant:
         return self._judge(question, hits, self._score_sentences(hits, vector, question))
 
     # -- internals ----------------------------------------------------------------
+    def _provisions(self, question: str, vector: np.ndarray, ranked, doc_ids: list[str] | None
+                    ) -> list[ProvisionMatch]:
+        """Every kind of provision the question falls under, best first."""
+        by_passage = {p.passage_id: p for p in self.index.provisions
+                      if p.kind is ProvisionKind.OBJECTIVE}
+        objectives = [(by_passage[o.passage_id], s) for o, s in ranked[:3]
+                      if o.passage_id in by_passage]
+        others = self.provision_ranker.rank(vector, 5, doc_ids)
+        merged = merge(objectives, others, is_objective_question(question))
+        return [provision_match(p, s) for p, s in merged]
+
     def _objective_match(self, o, score: float) -> ObjectiveMatch:
         return ObjectiveMatch(id=o.id, doc_id=o.doc_id, number=o.number, title=o.title,
                               score=round(score, 4))

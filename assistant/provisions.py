@@ -1,0 +1,102 @@
+"""Provisions of every kind: the catalogue built at ingest, and `ProvisionRanker.rank`, which
+provisions (rights, pledges, principles, values, responsibilities) a question falls under.
+
+Objectives are ranked by `assistant.objectives.ObjectiveMapper` (their narrative matters);
+the other kinds are short, self-contained statements, ranked by the cosine of the question
+and the provision's own passage, with its section heading ("Informed choice") embedded."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from assistant.types import (
+    ConsultationQuestion,
+    Document,
+    Objective,
+    Passage,
+    Provision,
+    ProvisionKind,
+    ProvisionMatch,
+)
+
+_KINDS = {k.value for k in ProvisionKind}
+_LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-]\s*|\d{1,2}\.\s+)")
+
+
+def provision_title(text: str, limit: int = 160) -> str:
+    """The first sentence of a provision, without its bullet or number, cut at `limit`."""
+    first = _LABEL.sub("", text.strip().split("\n")[0]).strip()
+    m = re.search(r"(?<=[.!?])\s+(?=[A-Z])", first)
+    if m and m.start() >= 12:
+        first = first[: m.start()]
+    if len(first) > limit:
+        first = first[:limit].rsplit(" ", 1)[0].rstrip(",;: ") + " \u2026"
+    return first[:1].upper() + first[1:]
+
+
+def catalogue_provisions(doc: Document, passages: list[Passage], objectives: list[Objective],
+                         questions: list[ConsultationQuestion]) -> list[Provision]:
+    """Return every provision of `doc` in document order, objectives and questions included."""
+    out: list[Provision] = []
+    objective_by_passage = {o.passage_id: o for o in objectives}
+    question_by_passage = {q.passage_id: q for q in questions}
+    for p in passages:
+        if p.id in objective_by_passage:
+            o = objective_by_passage[p.id]
+            out.append(Provision(id=f"{doc.doc_id}/objective/{o.number}", doc_id=doc.doc_id,
+                                 kind=ProvisionKind.OBJECTIVE, number=o.number, title=o.title,
+                                 text=o.text, section=o.section, page=o.page, passage_id=p.id))
+        elif p.id in question_by_passage:
+            q = question_by_passage[p.id]
+            out.append(Provision(id=f"{doc.doc_id}/consultation_question/{q.number}",
+                                 doc_id=doc.doc_id, kind=ProvisionKind.CONSULTATION_QUESTION,
+                                 number=q.number, title=provision_title(q.text), text=q.text,
+                                 section=p.section, page=p.page, passage_id=p.id))
+        elif p.kind in _KINDS and p.kind != ProvisionKind.PARAGRAPH.value and p.number:
+            body = doc.text[p.body_start:p.end]
+            out.append(Provision(id=f"{doc.doc_id}/{p.kind}/{p.number}", doc_id=doc.doc_id,
+                                 kind=ProvisionKind(p.kind), number=p.number,
+                                 title=provision_title(body), text=body, section=p.section,
+                                 page=p.page, passage_id=p.id))
+    return out
+
+
+def provision_match(p: Provision, score: float) -> ProvisionMatch:
+    return ProvisionMatch(id=p.id, doc_id=p.doc_id, kind=p.kind.value, number=p.number,
+                          title=p.title, section=p.section, page=p.page,
+                          score=round(float(score), 4))
+
+
+class ProvisionRanker:
+    """Ranks the provisions other than objectives and consultation questions for a query."""
+
+    def __init__(self, index) -> None:
+        skip = {ProvisionKind.OBJECTIVE, ProvisionKind.CONSULTATION_QUESTION}
+        self.provisions: list[Provision] = [p for p in getattr(index, "provisions", [])
+                                            if p.kind not in skip and p.passage_id in index.by_id]
+        rows = [index.by_id[p.passage_id] for p in self.provisions]
+        dim = index.passage_vectors.shape[1] if index.passage_vectors.ndim == 2 else 0
+        self._vectors = (index.passage_vectors[rows] if rows
+                         else np.zeros((0, dim), dtype=np.float32))
+        self._doc_of = np.array([p.doc_id for p in self.provisions])
+
+    def rank(self, vector: np.ndarray, k: int = 5, doc_ids: list[str] | None = None
+             ) -> list[tuple[Provision, float]]:
+        """Return up to k (provision, cosine) pairs, best first."""
+        if not self.provisions:
+            return []
+        score = self._vectors @ vector
+        allowed = (np.isin(self._doc_of, list(doc_ids)) if doc_ids
+                   else np.ones(len(self.provisions), dtype=bool))
+        order = [int(i) for i in np.argsort(-score) if allowed[i]]
+        return [(self.provisions[i], float(score[i])) for i in order[:k]]
+
+
+def merge(objectives: list[tuple[Provision, float]], others: list[tuple[Provision, float]],
+          objectives_first: bool, k: int = 5) -> list[tuple[Provision, float]]:
+    """One ranking of all kinds: objectives lead when the question asks about objectives."""
+    if objectives_first:
+        return (objectives + others)[:k]
+    return sorted(objectives + others, key=lambda x: -x[1])[:k]
