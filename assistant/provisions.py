@@ -95,8 +95,48 @@ class ProvisionRanker:
 
 
 def merge(objectives: list[tuple[Provision, float]], others: list[tuple[Provision, float]],
-          objectives_first: bool, k: int = 5) -> list[tuple[Provision, float]]:
-    """One ranking of all kinds: objectives lead when the question asks about objectives."""
+          objectives_first: bool, cited: list[str] | None = None, k: int = 5
+          ) -> list[tuple[Provision, float]]:
+    """One ranking of all kinds: objectives lead when the question asks about objectives;
+    otherwise the provisions the answer quotes come first (statements such as rights before
+    objectives, each in the answer's order), then the other statements by score, then the
+    objectives the answer does not quote."""
     if objectives_first:
         return (objectives + others)[:k]
-    return sorted(objectives + others, key=lambda x: -x[1])[:k]
+    pool = sorted(objectives + others, key=lambda x: -x[1])
+    order = {pid: i for i, pid in enumerate(cited or [])}
+
+    def key(x: tuple[Provision, float]) -> tuple[bool, bool, int]:
+        quoted = x[0].passage_id in order
+        return (not quoted, x[0].kind is ProvisionKind.OBJECTIVE,
+                order.get(x[0].passage_id, len(order)))
+
+    pool.sort(key=key)
+    return pool[:k]
+
+
+# "What are the NHS values?", "which principles guide the NHS?"
+_ASKS_FOR_ALL = re.compile(
+    r"\b(?:what|which|list|name)\b(?: are| is)?(?: all)?(?: of)?(?: the| my| your| its| our)?"
+    r"(?: \w+){0,2}? (principles|values|rights|pledges|responsibilities|duties)\b", re.I)
+_PLURAL = {"principles": ProvisionKind.PRINCIPLE, "values": ProvisionKind.VALUE,
+           "rights": ProvisionKind.RIGHT, "pledges": ProvisionKind.PLEDGE,
+           "responsibilities": ProvisionKind.RESPONSIBILITY,
+           "duties": ProvisionKind.RESPONSIBILITY}
+MAX_LISTED = 12
+
+
+def listed_provisions(question: str, provisions: list[Provision],
+                      doc_ids: list[str] | None = None) -> list[Provision]:
+    """All provisions of one kind, in document order, when the question asks for them and a
+    document has a short list of that kind (its values, its principles); else []."""
+    m = _ASKS_FOR_ALL.search(question)
+    if not m:
+        return []
+    kind = _PLURAL[m.group(1).lower()]
+    by_doc: dict[str, list[Provision]] = {}
+    for p in provisions:
+        if p.kind is kind and (not doc_ids or p.doc_id in doc_ids):
+            by_doc.setdefault(p.doc_id, []).append(p)
+    short = [items for items in by_doc.values() if len(items) <= MAX_LISTED]
+    return short[0] if len(short) == 1 else []
