@@ -126,3 +126,21 @@ def test_very_long_pdf_gets_one_clear_line(tmp_path):
     path = long_pdf(tmp_path / "appendix.pdf", 2000)
     with pytest.raises(IngestError, match=r"appendix\.pdf: 2000 pages is over the 1000-page"):
         load_document(SourceFile(path))
+
+
+def test_title_from_the_largest_type_when_metadata_has_none(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "plan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)  # reportlab's default title is "untitled"
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 800, "Issued for consultation")
+    c.setFont("Helvetica-Bold", 24)
+    c.drawString(72, 740, "Winter Pressures Plan")
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 700, "Hospitals will open extra beds from December to March each year.")
+    c.showPage()
+    c.save()
+    doc = load_document(SourceFile(path))
+    assert doc.title == "Winter Pressures Plan"
