@@ -129,14 +129,30 @@ MAX_LISTED = 12
 def listed_provisions(question: str, provisions: list[Provision],
                       doc_ids: list[str] | None = None) -> list[Provision]:
     """All provisions of one kind, in document order, when the question asks for them and a
-    document has a short list of that kind (its values, its principles); else []."""
+    document has a short list of that kind (its values, its principles), or one chapter of
+    the document has, whose heading the question names ("my responsibilities as a
+    patient" -> the chapter on patients' responsibilities); else []."""
     m = _ASKS_FOR_ALL.search(question)
     if not m:
         return []
     kind = _PLURAL[m.group(1).lower()]
-    by_doc: dict[str, list[Provision]] = {}
+    groups: dict[tuple[str, str], list[Provision]] = {}
     for p in provisions:
         if p.kind is kind and (not doc_ids or p.doc_id in doc_ids):
-            by_doc.setdefault(p.doc_id, []).append(p)
-    short = [items for items in by_doc.values() if len(items) <= MAX_LISTED]
-    return short[0] if len(short) == 1 else []
+            groups.setdefault((p.doc_id, ""), []).append(p)
+            groups.setdefault((p.doc_id, p.section.split(" > ")[0]), []).append(p)
+    whole = [items for (_, chapter), items in groups.items()
+             if not chapter and len(items) <= MAX_LISTED]
+    if len(whole) == 1:
+        return whole[0]
+    words = _stems(question)
+    scored = sorted(((len(words & _stems(chapter)), items)
+                     for (_, chapter), items in groups.items()
+                     if chapter and len(items) <= MAX_LISTED), key=lambda x: -x[0])
+    if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1]
+    return []
+
+
+def _stems(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower())}
