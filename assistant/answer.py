@@ -23,9 +23,18 @@ from assistant.objectives import (
     is_objective_question,
     named_number,
 )
+from assistant.provisions import ProvisionRanker, listed_provisions, merge, provision_match
 from assistant.refusal import unknown_specifics, vocabulary, years_in
 from assistant.retrieval import Retriever
-from assistant.types import Answer, Citation, Hit, ObjectiveMatch, Passage
+from assistant.types import (
+    Answer,
+    Citation,
+    Hit,
+    ObjectiveMatch,
+    Passage,
+    ProvisionKind,
+    ProvisionMatch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +113,7 @@ class Assistant:
         self.embedder = embedder
         self.mapper = ObjectiveMapper(self.index, embedder)
         self.retriever = Retriever(self.index, embedder, self.settings.rrf_k, self.mapper)
+        self.provision_ranker = ProvisionRanker(self.index)
         docs = self.index.documents.values()
         self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
@@ -175,16 +185,25 @@ class Assistant:
                   and self._text_agrees(ranked[0][0], hits, scored, vector)):
                 lead = ranked[0][0]
             listing = self._chapter_objectives(question, doc_ids)
+            kind_list = [] if listing else listed_provisions(question, self.index.provisions,
+                                                            doc_ids)
             if listing:
                 citations = [self._cite_objective(i, o, 1.0, max_words=1)
                              for i, o in enumerate(listing, start=1)]
                 ranked = [(o, 1.0) for o in listing]
+            elif kind_list:
+                rows = [self.index.passage(p.passage_id) for p in kind_list]
+                citations = [self._cite(i, p, *self._lead_span(p, max_words=1), 1.0)
+                             for i, p in enumerate(rows, start=1)]
             else:
                 citations = self._compose(vector, scored, lead)
             text = " ".join(f"{c.quote} [{c.marker}]" for c in citations)
             shown = ranked if listing else ranked[:3]
             answer = Answer(question=question, answer=text, refused=False, citations=citations,
                             objectives=[self._objective_match(o, s) for o, s in shown])
+        if not answer.refused:
+            answer.provisions = self._provisions(question, vector, ranked, doc_ids,
+                                                 [c.passage_id for c in answer.citations])
         t4 = time.perf_counter()
         answer.read_as = self.mapper.glossary.terms(question)
         answer.timings_ms = {
@@ -204,6 +223,21 @@ class Assistant:
         return self._judge(question, hits, self._score_sentences(hits, vector, question))
 
     # -- internals ----------------------------------------------------------------
+    def _provisions(self, question: str, vector: np.ndarray, ranked, doc_ids: list[str] | None,
+                    cited: list[str]) -> list[ProvisionMatch]:
+        """Every kind of provision the question falls under, best first."""
+        by_passage = {p.passage_id: p for p in self.index.provisions
+                      if p.kind is ProvisionKind.OBJECTIVE}
+        objectives = [(by_passage[o.passage_id], s) for o, s in ranked[:3]
+                      if o.passage_id in by_passage]
+        others = self.provision_ranker.rank(vector, 5, doc_ids)
+        known = {p.id for p, _ in others}
+        by_id = {p.passage_id: p for p in self.provision_ranker.provisions}
+        others += [(by_id[c], float(self.index.passage_vectors[self.index.by_id[c]] @ vector))
+                   for c in cited if c in by_id and by_id[c].id not in known]
+        merged = merge(objectives, others, is_objective_question(question), cited)
+        return [provision_match(p, s) for p, s in merged]
+
     def _objective_match(self, o, score: float) -> ObjectiveMatch:
         return ObjectiveMatch(id=o.id, doc_id=o.doc_id, number=o.number, title=o.title,
                               score=round(score, 4))

@@ -126,7 +126,7 @@ def chunk(doc: Document, units: list[Unit] | None = None, max_words: int = 180,
     i = 0
     while i < len(units):
         u = units[i]
-        if u.role in {"chapter", "heading"}:
+        if u.role in {"chapter", "heading", "lead"}:
             head_start = u.block.start if head_start is None else head_start
             i += 1
             continue
@@ -138,6 +138,8 @@ def chunk(doc: Document, units: list[Unit] | None = None, max_words: int = 180,
             b.add(group, "objective", head_start, u.label, u.number)
         elif u.role in {"paragraph", "question", "footnote"}:
             b.add([u], u.role, head_start, u.label, u.number)
+        elif u.role == "provision" and u.provision is not None:
+            b.add([u], u.provision.value, head_start, u.label, u.number)
         else:  # text and bullets: pack short neighbours of the same section together
             group = [u]
             words = len(u.block.text.split())

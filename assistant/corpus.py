@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import IngestError
-from assistant.reading import PRINT_MARK, SUPPORTED, decode_text, read_pages
+from assistant.layout import raw_blocks, read_layout
+from assistant.reading import (
+    MAX_PDF_PAGES,
+    PRINT_MARK,
+    SUPPORTED,
+    check_pdf,
+    decode_text,
+    read_checked,
+    read_pages,
+)
 from assistant.types import Block, Document
 
 __all__ = ["SUPPORTED", "SourceFile", "decode_text", "discover", "load_document",
@@ -96,14 +105,28 @@ def discover(corpus_dir: Path, extra: list[Path] | None = None) -> list[SourceFi
 # ---------------------------------------------------------------------------- clean-up
 
 
-def load_document(src: SourceFile, max_bytes: int | None = None) -> Document:
+def load_document(src: SourceFile, max_bytes: int | None = None,
+                  max_pages: int = MAX_PDF_PAGES) -> Document:
     """Read and clean one file into a Document (raises IngestError if it cannot)."""
-    pages, paged, digest = read_pages(src.path, max_bytes)
     meta = src.meta
-    is_web = src.path.suffix.lower() in {".txt", ".md"}
-    title = meta.get("title") or _guess_title(pages)
-    cleaner = _Cleaner(title=title, web=is_web, markdown=src.path.suffix.lower() == ".md")
-    blocks, text, page_points, dropped = cleaner.run(pages, paged, printed=not _is_pdf(src.path))
+    data, digest = read_checked(src.path, max_bytes)
+    if data[:5] == b"%PDF-" or _is_pdf(src.path):
+        check_pdf(src.path.name, data, max_pages)
+        layout = read_layout(src.path.name, data, max_pages)
+        title = meta.get("title") or layout.title
+        cleaner = _Cleaner(title=title, web=False, markdown=False)
+        cleaner.dropped.update(layout.dropped)
+        raw = raw_blocks(layout)
+        numbers = {b["footnote"] for b in raw if b["kind"] == "footnote"}
+        blocks, text, page_points, dropped = cleaner._to_text(raw, numbers)
+        n_pages, paged = len(layout.pages), True
+    else:
+        pages, paged, digest = read_pages(src.path, max_bytes)
+        is_web = src.path.suffix.lower() in {".txt", ".md"}
+        title = meta.get("title") or _guess_title(pages)
+        cleaner = _Cleaner(title=title, web=is_web, markdown=src.path.suffix.lower() == ".md")
+        blocks, text, page_points, dropped = cleaner.run(pages, paged, printed=True)
+        n_pages = len(pages)
     if len(text.strip()) < 20:
         raise IngestError(f"{src.path.name}: no readable text left after clean-up.")
     return Document(
@@ -117,7 +140,7 @@ def load_document(src: SourceFile, max_bytes: int | None = None) -> Document:
         date=str(meta.get("date", "")),
         source=meta.get("source", src.path.name),
         sha256=digest,
-        n_pages=len(pages) if paged else 0,
+        n_pages=n_pages if paged else 0,
         page_points=page_points,
         blocks=blocks,
         dropped=dropped,
@@ -330,7 +353,7 @@ class _Cleaner:
             kind = "heading" if raw.get("heading") else raw["kind"]
             blocks.append(Block(text=text, start=start, end=pos, pages=abs_points, kind=kind,
                                 indent=raw["indent"], page_start=raw["page_start"],
-                                footnote=raw["footnote"]))
+                                footnote=raw["footnote"], level=raw.get("level", 0)))
         # footnotes are moved after the paragraph they interrupted: keep points sorted
         page_points.sort()
         return blocks, "\n\n".join(parts), page_points, dict(self.dropped)

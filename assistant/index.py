@@ -37,9 +37,10 @@ from assistant.corpus import discover, load_document
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
 from assistant.files import fsync_dir
 from assistant.files import write_atomic as _write_atomic
+from assistant.provisions import catalogue_provisions
 from assistant.stores import load_bm25, make_bm25, make_faiss
 from assistant.structure import analyse
-from assistant.types import ConsultationQuestion, Document, Objective, Passage
+from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class IndexData:
     bm25: object  # llama_index BM25Retriever
     path: Path
     by_id: dict[str, int] = field(default_factory=dict)
+    provisions: list[Provision] = field(default_factory=list)  # every kind, document order
 
     def __post_init__(self) -> None:
         self.by_id = {p.id: i for i, p in enumerate(self.passages)}
@@ -202,6 +204,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
     passages: list[Passage] = []
     objectives: list[Objective] = []
     questions: list[ConsultationQuestion] = []
+    provisions: list[Provision] = []
     for doc in docs:
         units = analyse(doc)
         ps = chunk(doc, units, settings.max_passage_words, settings.pack_words)
@@ -209,6 +212,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
         passages += ps
         objectives += objs
         questions += qs
+        provisions += catalogue_provisions(doc, ps, objs, qs)
         report.indexed.append(doc.doc_id)
     by_doc = {d.doc_id: d for d in docs}
 
@@ -239,7 +243,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
     offsets = np.cumsum([0] + [len(p.sentences) for p in passages]).astype(np.int64)
 
     notify(0.92, "Writing the index")
-    build = _write_build(settings, docs, passages, objectives, questions,
+    build = _write_build(settings, docs, passages, objectives, questions, provisions,
                          matrix[:n_p], matrix[n_p : n_p + n_s], offsets,
                          matrix[n_p + n_s : n_p + n_s + n_o], matrix[n_p + n_s + n_o :],
                          passage_texts, keys, dim)
@@ -284,7 +288,8 @@ def _load_cache(index_dir: Path, vectors: str = "float32") -> dict[str, np.ndarr
         return {}
 
 
-def _write_build(settings: Settings, docs, passages, objectives, questions, p_vecs, s_vecs,
+def _write_build(settings: Settings, docs, passages, objectives, questions, provisions,
+                 p_vecs, s_vecs,
                  offsets, o_vecs, h_vecs, passage_texts, keys, dim) -> Path:
     builds = settings.index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
@@ -297,6 +302,7 @@ def _write_build(settings: Settings, docs, passages, objectives, questions, p_ve
         _jsonl(tmp / "passages.jsonl", [p.to_dict() for p in passages])
         _jsonl(tmp / "objectives.jsonl", [o.to_dict() for o in objectives])
         _jsonl(tmp / "questions.jsonl", [q.to_dict() for q in questions])
+        _jsonl(tmp / "provisions.jsonl", [p.to_dict() for p in provisions])
         np.savez(tmp / "vectors.npz", passages=p_vecs, sentences=s_vecs, objectives=o_vecs,
                  objective_headings=h_vecs, sentence_offsets=offsets)
         (tmp / "cache_keys.json").write_text(json.dumps(keys))
@@ -448,6 +454,8 @@ def _load_build(settings: Settings, build: Path, verify: bool) -> IndexData:
         passages = [Passage.from_dict(r) for r in _read_jsonl(build / "passages.jsonl")]
         objectives = [Objective(**r) for r in _read_jsonl(build / "objectives.jsonl")]
         questions = [ConsultationQuestion(**r) for r in _read_jsonl(build / "questions.jsonl")]
+        provisions = ([Provision.from_dict(r) for r in _read_jsonl(build / "provisions.jsonl")]
+                      if (build / "provisions.jsonl").exists() else [])
         with np.load(build / "vectors.npz") as z:
             p_vecs, s_vecs = z["passages"], z["sentences"]
             o_vecs, offsets = z["objectives"], z["sentence_offsets"]
@@ -466,4 +474,4 @@ def _load_build(settings: Settings, build: Path, verify: bool) -> IndexData:
                      passage_vectors=p_vecs, sentence_vectors=s_vecs, sentence_offsets=offsets,
                      objectives=objectives, objective_vectors=o_vecs,
                      heading_vectors=h_vecs, questions=questions,
-                     vector_store=store, bm25=bm25, path=build)
+                     vector_store=store, bm25=bm25, path=build, provisions=provisions)

@@ -22,8 +22,8 @@ PRINT_MARK = re.compile(r"\.indd\s+(\d+)\s+\d{1,2}/\d{1,2}/\d{2,4}")
 _PAGE_START = re.compile(r"^ (?![\s\u2013\u2022\-])\S")
 
 
-def read_pages(path: Path, max_bytes: int | None = None) -> tuple[list[str], bool, str]:
-    """Return (page texts, whether pages are real, sha256 of the bytes) for one file.
+def read_checked(path: Path, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """Return (bytes, sha256) of a supported, non-empty regular file within the size limit.
 
     Raises IngestError with one sentence naming the file and the reason.
     """
@@ -34,10 +34,18 @@ def read_pages(path: Path, max_bytes: int | None = None) -> tuple[list[str], boo
     data = _read_bytes(path, max_bytes)
     if not data.strip():
         raise IngestError(f"{name}: the file is empty.")
-    digest = hashlib.sha256(data).hexdigest()
-    if suffix == ".pdf" or data[:5] == b"%PDF-":
-        return _pdf_pages(name, data), True, digest
-    text = decode_text(name, data)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def read_pages(path: Path, max_bytes: int | None = None) -> tuple[list[str], bool, str]:
+    """Return (page texts, whether pages are real, sha256 of the bytes) for one file.
+
+    Raises IngestError with one sentence naming the file and the reason.
+    """
+    data, digest = read_checked(path, max_bytes)
+    if path.suffix.lower() == ".pdf" or data[:5] == b"%PDF-":
+        return _pdf_pages(path.name, data), True, digest
+    text = decode_text(path.name, data)
     if "\f" in text:
         return text.split("\f"), True, digest
     lines = text.split("\n")
@@ -117,11 +125,18 @@ _DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do\b")
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 
 
-def _pdf_pages(name: str, data: bytes) -> list[str]:
+MAX_PDF_PAGES = 1000
+
+
+def check_pdf(name: str, data: bytes, max_pages: int = MAX_PDF_PAGES):
+    """Return the pypdf reader of a PDF that is safe to extract text from.
+
+    Raises IngestError (one sentence) for a damaged or encrypted file, one over `max_pages`
+    pages, or one whose page content unpacks past the safety budget."""
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError, PdfReadError
+    from pypdf.errors import LimitReachedError
 
     budget = max(PDF_WORK_FLOOR, PDF_WORK_PER_BYTE * len(data))
     try:
@@ -133,7 +148,26 @@ def _pdf_pages(name: str, data: bytes) -> list[str]:
                 raise IngestError(f"{name}: the PDF is encrypted and cannot be opened.") from exc
             if not ok:
                 raise IngestError(f"{name}: the PDF is encrypted with a password.")
+        n = len(reader.pages)
+        if n > max_pages:
+            raise IngestError(f"{name}: {n} pages is over the {max_pages}-page limit; split "
+                              "it into parts and add those.")
         _check_pdf_work(name, reader.pages, budget)
+    except IngestError:
+        raise
+    except LimitReachedError as exc:
+        raise IngestError(f"{name}: the PDF unpacks past the safety limits (a decompression "
+                          "bomb?); it was not read.") from exc
+    except Exception as exc:  # pypdf raises many types on damaged files
+        raise IngestError(f"{name}: not a readable PDF ({type(exc).__name__}).") from exc
+    return reader
+
+
+def _pdf_pages(name: str, data: bytes) -> list[str]:
+    from pypdf.errors import LimitReachedError, PdfReadError
+
+    reader = check_pdf(name, data)
+    try:
         pages = [(page.extract_text() or "") for page in reader.pages]
     except IngestError:
         raise

@@ -37,6 +37,10 @@ class Retriever:
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.mapper = mapper  # an ObjectiveMapper: enables the objective-group ranking
+        # documents whose provisions are rights, pledges, principles... and no objectives
+        self._statement_docs = ({p.doc_id for p in getattr(index, "provisions", [])
+                                 if p.kind.value not in {"objective", "consultation_question"}}
+                                - {o.doc_id for o in index.objectives})
         self._doc_of = np.array([p.doc_id for p in index.passages])
 
     def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
@@ -148,11 +152,14 @@ class Retriever:
 
     def _objective_applies(self, objectives: list, top_row: int) -> bool:
         """The best objective speaks for the question when the best passage lies in its
-        document, or when it leads the next objective by a clear margin."""
+        document or in a document whose provisions are rights, pledges and the like rather
+        than objectives (a constitution's right does not compete with a mandate's objective),
+        or when it leads the next objective by a clear margin."""
         if not objectives:
             return False
         best = objectives[0]
-        if best[0].doc_id == self.index.passages[top_row].doc_id:
+        top_doc = self.index.passages[top_row].doc_id
+        if best[0].doc_id == top_doc or top_doc in self._statement_docs:
             return True
         return len(objectives) == 1 or best[1] - objectives[1][1] >= _OBJECTIVE_MARGIN
 

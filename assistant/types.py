@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +29,7 @@ class Block:
     indent: int = 0
     page_start: bool = False
     footnote: int | None = None
+    level: int = 0  # heading level read from the layout: 1 large type, 2 a bold line
 
 
 @dataclass
@@ -111,6 +113,51 @@ class Objective:
         return asdict(self)
 
 
+class ProvisionKind(StrEnum):
+    """The kinds of provision a policy document can declare (see DESIGN.md)."""
+
+    OBJECTIVE = "objective"
+    CONSULTATION_QUESTION = "consultation_question"
+    PRINCIPLE = "principle"
+    VALUE = "value"
+    RIGHT = "right"
+    PLEDGE = "pledge"
+    RESPONSIBILITY = "responsibility"
+    PARAGRAPH = "paragraph"
+
+    @property
+    def label(self) -> str:
+        """How a reader names one: "Right", "Consultation question"."""
+        return self.value.replace("_", " ").capitalize()
+
+
+@dataclass
+class Provision:
+    """One provision of a document: an objective, a right, a pledge, a principle...
+
+    `number` is the document's own number where it prints one (objectives, principles,
+    consultation questions), else the provision's order among its kind in the document."""
+
+    id: str  # "<doc_id>/<kind>/<number>"
+    doc_id: str
+    kind: ProvisionKind
+    number: str
+    title: str
+    text: str
+    section: str
+    page: int | None
+    passage_id: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Provision:
+        return cls(**{**d, "kind": ProvisionKind(d["kind"])})
+
+
 @dataclass
 class ConsultationQuestion:
     doc_id: str
@@ -157,12 +204,25 @@ class ObjectiveMatch(BaseModel):
     score: float
 
 
+class ProvisionMatch(BaseModel):
+    id: str
+    doc_id: str
+    kind: str
+    number: str
+    title: str
+    section: str = ""
+    page: int | None = None
+    score: float
+
+
 class Answer(BaseModel):
     question: str
     answer: str
     refused: bool
     citations: list[Citation] = Field(default_factory=list)
     objectives: list[ObjectiveMatch] = Field(default_factory=list)
+    # every kind of provision the question falls under (objectives included)
+    provisions: list[ProvisionMatch] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     # the policy terms the question's everyday phrases were read as (see assistant.glossary)

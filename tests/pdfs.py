@@ -104,3 +104,97 @@ def truncated_pdf(src: Path, dest: Path) -> Path:
 def pdf_bytes_text(path: Path) -> list[str]:
     """The text pypdf extracts from each page (to check a made PDF really has text)."""
     return [p.extract_text() or "" for p in PdfReader(io.BytesIO(path.read_bytes())).pages]
+
+
+# A made-up charter laid out like a printed policy: a running header and footer on every page,
+# page labels that start at 11, two columns, a footnote in small type, a heading in large
+# type and a bold sub-heading ending in ":", and its title only in the PDF metadata.
+CHARTER_TITLE = "Riverside Community Care Charter"
+CHARTER_HEADER = "Riverside care charter | working draft"
+CHARTER_FIRST_LABEL = 11
+# a sentence that runs from the foot of the left column to the top of the right column
+COLUMN_SENTENCE = ("You have the right to ask for a second opinion from another clinician "
+                   "when a serious diagnosis is made about your own health.")
+FOOTNOTE_TEXT = "The appeals panel is described in the annual guidance for residents."
+
+
+def _column_lines(text: str, width: int = 38) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    return lines + [line]
+
+
+def charter_pdf(path: Path) -> Path:
+    """Write the two-page charter described above; return its path."""
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle(CHARTER_TITLE)
+    width, height = A4
+    filler = ("Residents of the district can expect services that are planned around their "
+              "needs and delivered close to home by staff who know the area well. ")
+    left_paras = [filler * 2, "Access to care:", "You have the right to register with a "
+                  "community nurse team near your home without paying any fee."]
+    for page in range(2):
+        label = CHARTER_FIRST_LABEL + page
+        c.setFont("Helvetica", 9)
+        c.drawString(72, height - 40, f"{CHARTER_HEADER} | {label}")
+        c.drawString(72, 30, f"Published by the district board {label}")
+        y = height - 90
+        if page == 0:
+            c.setFont("Helvetica-Bold", 18)
+            c.drawString(72, y, "2b. Rights of residents")
+            y -= 36
+        col_y = {0: y, 1: y}
+        paras = left_paras if page == 0 else [filler, "You should tell the team when you "
+                                              "move house so that your records stay correct."]
+        for para in paras:
+            bold = para.endswith(":")
+            c.setFont("Helvetica-Bold" if bold else "Helvetica", 11)
+            for line in _column_lines(para):
+                c.drawString(72, col_y[0], line)
+                col_y[0] -= 14
+            col_y[0] -= 10
+        if page == 0:  # the last paragraph of the left column runs on into the right column
+            lines = _column_lines(COLUMN_SENTENCE)
+            low = 120
+            c.setFont("Helvetica", 11)
+            c.drawString(72, low + 14, lines[0])
+            c.drawString(72, low, lines[1])
+            yy = y
+            for line in lines[2:]:
+                c.drawString(320, yy, line)
+                yy -= 14
+            yy -= 10
+            for line in _column_lines("You have the right to appeal a decision about your "
+                                      "care to the panel of the district board."):
+                c.drawString(320, yy, line)
+                yy -= 14
+            c.setFont("Helvetica", 7)
+            c.drawString(320 + c.stringWidth("care to the panel of the district board.",
+                                             "Helvetica", 11), yy + 18, "1")
+            c.setFont("Helvetica", 8)
+            c.drawString(72, 60, f"1 {FOOTNOTE_TEXT}")
+        else:
+            c.setFont("Helvetica", 11)
+            yy = y
+            for line in _column_lines(filler * 2):
+                c.drawString(320, yy, line)
+                yy -= 14
+        c.showPage()
+    c.addPageLabel(0, style="D", start=CHARTER_FIRST_LABEL)
+    c.save()
+    return path
+
+
+def long_pdf(path: Path, pages: int) -> Path:
+    """Write a PDF of `pages` short pages."""
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for number in range(pages):
+        c.drawString(72, 700, f"Page {number + 1} of a very long appendix.")
+        c.showPage()
+    c.save()
+    return path

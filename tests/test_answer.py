@@ -269,3 +269,15 @@ def test_a_consultation_question_about_objectives_leads_with_the_question(assist
     answer = assistant.ask("Which consultation question asks about objectives for setting "
                            "up the new commissioning system?")
     assert answer.citations[0].paragraph == "Question 12"
+
+
+def test_provisions_name_the_right_and_keep_objectives_objective_only(assistant):
+    a = assistant
+    gp = a.ask("Can I choose my GP practice?")
+    assert gp.provisions[0].kind == "right"
+    assert "choose your GP practice" in gp.provisions[0].title
+    assert all(o.doc_id != "nhs-constitution-2015" for o in gp.objectives)
+    carers = a.ask("Which objective covers carers?")
+    assert carers.objectives[0].id == "draft-mandate-2012/15"
+    assert carers.provisions[0].id == "draft-mandate-2012/objective/15"
+    assert carers.provisions[0].kind == "objective"

@@ -181,7 +181,7 @@ def test_ingest_skips_a_corrupt_pdf_and_keeps_the_rest(built, monkeypatch, tmp_p
     assert "Traceback" not in err
     skipped = [line for line in err.splitlines() if line.startswith("skipped")]
     assert len(skipped) == 1 and "damaged-annual-report.pdf" in skipped[0]
-    assert "Indexed 5 document(s)" in err
+    assert "Indexed 6 document(s)" in err
 
     code, out, _ = run(capsys, "ask", "--json", "Which objective covers carers?")
     assert code == 0 and json.loads(out)["objectives"][0]["id"] == f"{DRAFT}/15"

@@ -51,9 +51,10 @@ def block_starting(doc, label: str):
 # ---------------------------------------------------------------- the draft mandate
 
 
-def test_all_five_corpus_documents_are_read(docs):
+def test_all_six_corpus_documents_are_read(docs):
     assert set(docs) == {DRAFT, "strategic-context-2012", "news-final-mandate-2012",
-                         "hsj-first-mandate-2012", "mandate-2017-19-summary"}
+                         "hsj-first-mandate-2012", "mandate-2017-19-summary",
+                         "nhs-constitution-2015"}
     for doc in docs.values():
         assert doc.text.strip() and doc.sha256 and doc.title
 

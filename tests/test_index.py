@@ -63,7 +63,7 @@ def test_manifest_records_model_dimension_counts_and_checksums(built, index):
     assert manifest["pack_words"] == built.pack_words
     assert manifest["built_at"] and manifest["index_version"] >= 1
     counts = manifest["counts"]
-    assert counts["documents"] == 5
+    assert counts["documents"] == 6  # five plain-text documents and the Constitution PDF
     assert counts["passages"] == len(index.passages) > 0
     assert counts["sentences"] == sum(len(p.sentences) for p in index.passages)
     assert counts["objectives"] == 22 + 7  # draft mandate + 2017-19 summary

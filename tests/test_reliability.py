@@ -252,7 +252,7 @@ def test_everything_else_is_indexed_and_answers(mixed_run, embedder):
     index = load_index(settings)
     assert set(index.documents) == {
         "draft-mandate-2012", "strategic-context-2012", "news-final-mandate-2012",
-        "hsj-first-mandate-2012", "mandate-2017-19-summary",
+        "hsj-first-mandate-2012", "mandate-2017-19-summary", "nhs-constitution-2015",
         "open-encrypted", "latin1-notes", "bom-notes"}
     latin = index.documents["latin1-notes"].text
     assert "hospital caf\u00e9 will sell fruit for \u00a31 to na\u00efve visitors" in latin

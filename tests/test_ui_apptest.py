@@ -355,3 +355,21 @@ def test_feedback_log_is_safe_for_concurrent_writers(built, tmp_path):
     blocked = built.with_(data_dir=Path("/proc/no-such-dir"))
     with pytest.raises(AssistantError, match="could not be saved"):
         record_feedback(blocked, "up", answer)
+
+
+def test_answer_cards_say_what_a_provision_is(env):
+    at = start()
+    ask(at, "Can I choose my GP practice?")
+    assert not at.exception, at.exception
+    labels = [e.label for e in at.expander]
+    assert any(x.startswith("**Right**") and "choose your GP practice" in x for x in labels)
+
+
+def test_objectives_page_lists_provisions_by_kind(env):
+    at = start()
+    at.switch_page("views/objectives.py").run()
+    assert not at.exception, at.exception
+    kinds = [e.label for e in at.expander if not e.label.startswith("**Objective ")]
+    assert "**Principles** (7)" in kinds and "**Values** (6)" in kinds
+    assert any(x.startswith("**Rights** (") for x in kinds)
+    assert any(x.startswith("**Pledges** (") for x in kinds)

@@ -12,7 +12,7 @@ import re
 import streamlit as st
 
 from assistant.answer import split_answer
-from assistant.types import Answer, Citation, Objective, ObjectiveMatch
+from assistant.types import Answer, Citation, Objective, ObjectiveMatch, ProvisionMatch
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM turns bare URLs and e-mail addresses into links even when escaped; an invisible word
@@ -143,6 +143,34 @@ def render_objective_card(match: ObjectiveMatch, assistant, show_scores: bool,
         st.markdown(md_text(objective.text))
 
 
+def provision_label(match: ProvisionMatch, doc=None, show_scores: bool = False) -> str:
+    """'Right · NHS Constitution (2015) — You have the right to choose …' (escaped); an
+    objective keeps its number ('Objective 15 · …')."""
+    if match.kind == "objective":
+        return objective_label(match, doc, show_scores, match.score)
+    title = match.title if len(match.title) <= 110 else match.title[:107].rstrip() + "…"
+    kind = match.kind.replace("_", " ").capitalize()
+    label = f"**{kind}**"
+    if doc is not None:
+        label += f" · {md_escape(short_title(doc))}"
+    label += f" — {md_escape(title)}"
+    if show_scores:
+        label += f" · score {match.score:.2f}"
+    return label
+
+
+def render_provision_card(match: ProvisionMatch, assistant, show_scores: bool) -> None:
+    """A right, pledge, principle... the question falls under, opening to its full text."""
+    index = assistant.index
+    doc = index.documents.get(match.doc_id)
+    provision = next((p for p in index.provisions if p.id == match.id), None)
+    with st.expander(provision_label(match, doc, show_scores), icon=":material/gavel:"):
+        where = location(match.section, None, match.page)
+        st.caption(md_escape(" · ".join(x for x in (doc.title if doc else match.doc_id, where)
+                                        if x)))
+        st.markdown(md_text(provision.text if provision else match.title))
+
+
 def render_answer(answer: Answer, assistant, show_scores: bool, key: str) -> None:
     """An answer: its text with [n] markers, the objectives it maps to, then its sources."""
     if answer.refused:
@@ -157,6 +185,11 @@ def render_answer(answer: Answer, assistant, show_scores: bool, key: str) -> Non
         st.markdown("**Objectives this question falls under**")
         for i, m in enumerate(answer.objectives):
             render_objective_card(m, assistant, show_scores, key=f"{key}-obj-{i}")
+    statements = [m for m in answer.provisions if m.kind != "objective"][:3]
+    if statements:
+        st.markdown("**Rights, pledges and other provisions it falls under**")
+        for m in statements:
+            render_provision_card(m, assistant, show_scores)
     if answer.citations:
         st.markdown("**Sources**")
         for c in answer.citations:

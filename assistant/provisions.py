@@ -1,0 +1,158 @@
+"""Provisions of every kind: the catalogue built at ingest, and `ProvisionRanker.rank`, which
+provisions (rights, pledges, principles, values, responsibilities) a question falls under.
+
+Objectives are ranked by `assistant.objectives.ObjectiveMapper` (their narrative matters);
+the other kinds are short, self-contained statements, ranked by the cosine of the question
+and the provision's own passage, with its section heading ("Informed choice") embedded."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from assistant.types import (
+    ConsultationQuestion,
+    Document,
+    Objective,
+    Passage,
+    Provision,
+    ProvisionKind,
+    ProvisionMatch,
+)
+
+_KINDS = {k.value for k in ProvisionKind}
+_LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-]\s*|\d{1,2}\.\s+)")
+
+
+def provision_title(text: str, limit: int = 160) -> str:
+    """The first sentence of a provision, without its bullet or number, cut at `limit`."""
+    first = _LABEL.sub("", text.strip().split("\n")[0]).strip()
+    m = re.search(r"(?<=[.!?])\s+(?=[A-Z])", first)
+    if m and m.start() >= 12:
+        first = first[: m.start()]
+    if len(first) > limit:
+        first = first[:limit].rsplit(" ", 1)[0].rstrip(",;: ") + " \u2026"
+    return first[:1].upper() + first[1:]
+
+
+def catalogue_provisions(doc: Document, passages: list[Passage], objectives: list[Objective],
+                         questions: list[ConsultationQuestion]) -> list[Provision]:
+    """Return every provision of `doc` in document order, objectives and questions included."""
+    out: list[Provision] = []
+    objective_by_passage = {o.passage_id: o for o in objectives}
+    question_by_passage = {q.passage_id: q for q in questions}
+    for p in passages:
+        if p.id in objective_by_passage:
+            o = objective_by_passage[p.id]
+            out.append(Provision(id=f"{doc.doc_id}/objective/{o.number}", doc_id=doc.doc_id,
+                                 kind=ProvisionKind.OBJECTIVE, number=o.number, title=o.title,
+                                 text=o.text, section=o.section, page=o.page, passage_id=p.id))
+        elif p.id in question_by_passage:
+            q = question_by_passage[p.id]
+            out.append(Provision(id=f"{doc.doc_id}/consultation_question/{q.number}",
+                                 doc_id=doc.doc_id, kind=ProvisionKind.CONSULTATION_QUESTION,
+                                 number=q.number, title=provision_title(q.text), text=q.text,
+                                 section=p.section, page=p.page, passage_id=p.id))
+        elif p.kind in _KINDS and p.kind != ProvisionKind.PARAGRAPH.value and p.number:
+            body = doc.text[p.body_start:p.end]
+            out.append(Provision(id=f"{doc.doc_id}/{p.kind}/{p.number}", doc_id=doc.doc_id,
+                                 kind=ProvisionKind(p.kind), number=p.number,
+                                 title=provision_title(body), text=body, section=p.section,
+                                 page=p.page, passage_id=p.id))
+    return out
+
+
+def provision_match(p: Provision, score: float) -> ProvisionMatch:
+    return ProvisionMatch(id=p.id, doc_id=p.doc_id, kind=p.kind.value, number=p.number,
+                          title=p.title, section=p.section, page=p.page,
+                          score=round(float(score), 4))
+
+
+class ProvisionRanker:
+    """Ranks the provisions other than objectives and consultation questions for a query."""
+
+    def __init__(self, index) -> None:
+        skip = {ProvisionKind.OBJECTIVE, ProvisionKind.CONSULTATION_QUESTION}
+        self.provisions: list[Provision] = [p for p in getattr(index, "provisions", [])
+                                            if p.kind not in skip and p.passage_id in index.by_id]
+        rows = [index.by_id[p.passage_id] for p in self.provisions]
+        dim = index.passage_vectors.shape[1] if index.passage_vectors.ndim == 2 else 0
+        self._vectors = (index.passage_vectors[rows] if rows
+                         else np.zeros((0, dim), dtype=np.float32))
+        self._doc_of = np.array([p.doc_id for p in self.provisions])
+
+    def rank(self, vector: np.ndarray, k: int = 5, doc_ids: list[str] | None = None
+             ) -> list[tuple[Provision, float]]:
+        """Return up to k (provision, cosine) pairs, best first."""
+        if not self.provisions:
+            return []
+        score = self._vectors @ vector
+        allowed = (np.isin(self._doc_of, list(doc_ids)) if doc_ids
+                   else np.ones(len(self.provisions), dtype=bool))
+        order = [int(i) for i in np.argsort(-score) if allowed[i]]
+        return [(self.provisions[i], float(score[i])) for i in order[:k]]
+
+
+def merge(objectives: list[tuple[Provision, float]], others: list[tuple[Provision, float]],
+          objectives_first: bool, cited: list[str] | None = None, k: int = 5
+          ) -> list[tuple[Provision, float]]:
+    """One ranking of all kinds: objectives lead when the question asks about objectives;
+    otherwise the provisions the answer quotes come first (statements such as rights before
+    objectives, each in the answer's order), then the other statements by score, then the
+    objectives the answer does not quote."""
+    if objectives_first:
+        return (objectives + others)[:k]
+    pool = sorted(objectives + others, key=lambda x: -x[1])
+    order = {pid: i for i, pid in enumerate(cited or [])}
+
+    def key(x: tuple[Provision, float]) -> tuple[bool, bool, int]:
+        quoted = x[0].passage_id in order
+        return (not quoted, x[0].kind is ProvisionKind.OBJECTIVE,
+                order.get(x[0].passage_id, len(order)))
+
+    pool.sort(key=key)
+    return pool[:k]
+
+
+# "What are the NHS values?", "which principles guide the NHS?"
+_ASKS_FOR_ALL = re.compile(
+    r"\b(?:what|which|list|name)\b(?: are| is)?(?: all)?(?: of)?(?: the| my| your| its| our)?"
+    r"(?: \w+){0,2}? (principles|values|rights|pledges|responsibilities|duties)\b", re.I)
+_PLURAL = {"principles": ProvisionKind.PRINCIPLE, "values": ProvisionKind.VALUE,
+           "rights": ProvisionKind.RIGHT, "pledges": ProvisionKind.PLEDGE,
+           "responsibilities": ProvisionKind.RESPONSIBILITY,
+           "duties": ProvisionKind.RESPONSIBILITY}
+MAX_LISTED = 12
+
+
+def listed_provisions(question: str, provisions: list[Provision],
+                      doc_ids: list[str] | None = None) -> list[Provision]:
+    """All provisions of one kind, in document order, when the question asks for them and a
+    document has a short list of that kind (its values, its principles), or one chapter of
+    the document has, whose heading the question names ("my responsibilities as a
+    patient" -> the chapter on patients' responsibilities); else []."""
+    m = _ASKS_FOR_ALL.search(question)
+    if not m:
+        return []
+    kind = _PLURAL[m.group(1).lower()]
+    groups: dict[tuple[str, str], list[Provision]] = {}
+    for p in provisions:
+        if p.kind is kind and (not doc_ids or p.doc_id in doc_ids):
+            groups.setdefault((p.doc_id, ""), []).append(p)
+            groups.setdefault((p.doc_id, p.section.split(" > ")[0]), []).append(p)
+    whole = [items for (_, chapter), items in groups.items()
+             if not chapter and len(items) <= MAX_LISTED]
+    if len(whole) == 1:
+        return whole[0]
+    words = _stems(question)
+    scored = sorted(((len(words & _stems(chapter)), items)
+                     for (_, chapter), items in groups.items()
+                     if chapter and len(items) <= MAX_LISTED), key=lambda x: -x[0])
+    if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1]
+    return []
+
+
+def _stems(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower())}

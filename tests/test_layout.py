@@ -1,0 +1,146 @@
+"""PDFs read with their layout: the shipped NHS Constitution and made-up PDFs with running
+headers and footers, footnotes, two columns, page labels and a title only in the metadata."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pdfs import (
+    CHARTER_FIRST_LABEL,
+    CHARTER_HEADER,
+    CHARTER_TITLE,
+    COLUMN_SENTENCE,
+    FOOTNOTE_TEXT,
+    charter_pdf,
+    long_pdf,
+)
+
+from assistant.chunking import chunk
+from assistant.config import PROJECT_ROOT
+from assistant.corpus import SourceFile, discover, load_document
+from assistant.errors import IngestError
+from assistant.provisions import catalogue_provisions
+from assistant.structure import analyse
+from assistant.types import ProvisionKind
+
+CONSTITUTION = PROJECT_ROOT / "corpus" / "nhs-constitution-2015.pdf"
+
+
+@pytest.fixture(scope="module")
+def constitution():
+    src = next(s for s in discover(PROJECT_ROOT / "corpus") if s.path == CONSTITUTION)
+    doc = load_document(src)
+    units = analyse(doc)
+    return doc, chunk(doc, units)
+
+
+@pytest.fixture(scope="module")
+def charter(tmp_path_factory):
+    path = charter_pdf(tmp_path_factory.mktemp("charter") / "charter.pdf")
+    doc = load_document(SourceFile(path))
+    return doc, chunk(doc, analyse(doc))
+
+
+def test_constitution_has_no_page_furniture_in_any_passage(constitution):
+    doc, passages = constitution
+    assert doc.title == "The NHS Constitution for England"  # from the manifest
+    for p in passages:
+        assert not re.search(r"\| \d+|\d+ \|", p.text), p.text[:80]
+    assert doc.dropped["running headers and footers"] >= 14
+
+
+def test_constitution_words_are_whole_and_sentences_uncut(constitution):
+    doc, passages = constitution
+    for split in (" N HS ", "At t he", " m ost ", "a l egal"):
+        assert split not in doc.text
+    screening = [p for p in passages if "National Screening Committee" in p.text]
+    assert len(screening) == 1
+    assert "recommended by the UK National Screening Committee (pledge)" in screening[0].text
+
+
+def test_constitution_footnotes_are_their_own_passages(constitution):
+    doc, passages = constitution
+    notes = [p for p in passages if p.kind == "footnote"]
+    assert [p.paragraph for p in notes] == ["Footnote 1", "Footnote 2", "Footnote 3"]
+    body = [p for p in passages if p.kind != "footnote"]
+    for p in body:
+        assert "Heatlh Act" not in p.text and "is an independent organisation" not in p.text
+    assert any("NICE\u00b9" in p.text for p in body)
+    assert not re.search(r"NICE1|staff3", doc.text)
+
+
+def test_constitution_rights_one_a_passage_with_section_and_printed_page(constitution):
+    doc, passages = constitution
+    gp = [p for p in passages if "You have the right to choose your GP practice" in p.text]
+    assert len(gp) == 1 and gp[0].kind == "right" and gp[0].page == 9
+    assert gp[0].section.endswith("> Informed choice")
+    assert gp[0].section.startswith("3a. Patients and the public")
+    for p in passages:
+        if p.kind == "right":
+            assert p.text.count("You have the right") == 1, p.text[:120]
+    staff = [p for p in passages if "duty to protect the confidentiality" in p.text]
+    assert staff[0].section == "4b. Staff \u2013 your responsibilities"
+
+
+def test_constitution_provisions_by_kind_and_no_objectives(constitution):
+    doc, passages = constitution
+    units = analyse(doc)
+    kinds = [p.kind for p in passages]
+    assert "objective" not in kinds
+    provisions = catalogue_provisions(doc, passages, [], [])
+    count = {k: sum(p.kind is k for p in provisions) for k in ProvisionKind}
+    assert count[ProvisionKind.PRINCIPLE] == 7
+    assert count[ProvisionKind.VALUE] == 6
+    assert count[ProvisionKind.RIGHT] >= 25
+    assert count[ProvisionKind.PLEDGE] >= 20
+    assert count[ProvisionKind.RESPONSIBILITY] >= 15
+    assert not any(u.role == "objective" for u in units)
+
+
+def test_made_pdf_title_from_metadata_and_printed_page_labels(charter):
+    doc, passages = charter
+    assert doc.title == CHARTER_TITLE
+    first = next(p for p in passages if "register with a community nurse" in p.text)
+    assert first.page == CHARTER_FIRST_LABEL
+    last = next(p for p in passages if "tell the team when you move" in p.text)
+    assert last.page == CHARTER_FIRST_LABEL + 1
+
+
+def test_made_pdf_furniture_columns_footnotes_and_sections(charter):
+    doc, passages = charter
+    for p in passages:
+        assert CHARTER_HEADER.split(" |")[0] not in p.text
+        assert "Published by the district board" not in p.text
+    whole = [p for p in passages if COLUMN_SENTENCE in p.text]
+    assert len(whole) == 1 and whole[0].kind == "right"
+    note = [p for p in passages if p.kind == "footnote"]
+    assert len(note) == 1 and FOOTNOTE_TEXT in note[0].text
+    assert all(FOOTNOTE_TEXT not in p.text for p in passages if p.kind != "footnote")
+    appeal = next(p for p in passages if "appeal a decision" in p.text)
+    assert appeal.text.endswith("district board.\u00b9")
+    assert appeal.section == "2b. Rights of residents > Access to care"
+
+
+def test_very_long_pdf_gets_one_clear_line(tmp_path):
+    path = long_pdf(tmp_path / "appendix.pdf", 2000)
+    with pytest.raises(IngestError, match=r"appendix\.pdf: 2000 pages is over the 1000-page"):
+        load_document(SourceFile(path))
+
+
+def test_title_from_the_largest_type_when_metadata_has_none(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "plan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)  # reportlab's default title is "untitled"
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 800, "Issued for consultation")
+    c.setFont("Helvetica-Bold", 24)
+    c.drawString(72, 740, "Winter Pressures Plan")
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 700, "Hospitals will open extra beds from December to March each year.")
+    c.showPage()
+    c.save()
+    doc = load_document(SourceFile(path))
+    assert doc.title == "Winter Pressures Plan"
