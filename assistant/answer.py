@@ -49,7 +49,6 @@ _LEAD_WORDS = 90
 # A sentence that introduces a list ("...under five headings:") is quoted with the list's
 # items that follow it in its passage, up to this many words.
 _LIST_WORDS = 120
-_TERMINAL = (".", "?", "!", ".”", "?”", "!”", '."')
 _CONSULTATION = re.compile(r"\bconsult|\bquestions?\b|\brespond", re.I)
 _REFERENCE = re.compile(r"https?://|www\.")
 _CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
@@ -499,7 +498,7 @@ class Assistant:
         closes with a full stop and within `_LIST_WORDS` words."""
         text = self.index.documents[p.doc_id].text
         sentence = text[slice(*p.sentences[j])].rstrip()
-        if not (sentence.endswith(":") or not sentence.endswith(_TERMINAL)):
+        if not compose.opens_list(sentence):
             return j
         words, end = 0, j
         for k in range(j + 1, len(p.sentences)):
@@ -508,7 +507,7 @@ class Assistant:
             if words > _LIST_WORDS:
                 break
             end = k
-            if item.endswith(_TERMINAL):
+            if not compose.opens_list(item):
                 break
         return end
 

@@ -22,7 +22,9 @@ BACK_REFERENCE = re.compile(
 _ITEM_MARK = re.compile(r"^[\s\u2022\u00b7*\u2013\u2014-]+")
 # the mark that opens the next list item, left at the end of the sentence before it
 _TRAILING_MARK = re.compile(r"\s+[\u2022\u00b7*\u2013\u2014-]?\s*$")
-ANSWER_WORDS = 120
+# at most this many words of quotes, unless a list was asked for ("about 120")
+ANSWER_WORDS = 130
+_FOOTNOTE_MARK = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079\d]+$")
 _TERMINAL = (".", "?", "!", ".\u201d", "?\u201d", "!\u201d", '."')
 
 
@@ -114,7 +116,7 @@ def render(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = False
 def opens_list(s: str) -> bool:
     """A sentence that leads into a list: it ends with a colon, or breaks off without a
     full stop ("the four tests that there is")."""
-    s = s.rstrip()
+    s = _FOOTNOTE_MARK.sub("", s.rstrip())
     return s.endswith(":") or not s.endswith(_TERMINAL)
 
 
