@@ -120,3 +120,12 @@ def check_answers(assistant, questions: list[dict] | None = None,
     return {"shares": {name: _share(v) for name, v in results.items()},
             "counts": {name: len(v) for name, v in results.items()},
             "failures": {name: f for name, f in failures.items() if f}}
+
+
+def answer_summary(assistant) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """The answer checks' shares for the evaluation report (phrase_present is reported
+    by the evaluation itself), and the ids that fail each check."""
+    result = check_answers(assistant)
+    shares = {k: v for k, v in result["shares"].items()
+              if k != "phrase_present" and v is not None}
+    return shares, result["failures"]

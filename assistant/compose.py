@@ -174,3 +174,16 @@ def fact_kind(question: str) -> str | None:
 def carries(kind: str | None, text: str) -> bool:
     """True when the sentence states the kind of fact asked for (a date, a number, a name)."""
     return kind is not None and bool(_CARRIES[kind].search(text))
+
+
+def display_title(title: str) -> str:
+    """An objective's title to show whole: a closing clause that only leads into a list
+    ("..., in particular by:") is left off, at the last comma or full stop before it; a
+    title that ends in a colon otherwise ends in an ellipsis."""
+    title = " ".join(title.split())
+    if not title.endswith(":"):
+        return title
+    cut = max(title.rfind(","), title.rfind(". "), title.rfind(";"))
+    if cut > 0 and len(title[cut + 1:].split()) <= 5:
+        return title[:cut].rstrip()
+    return title[:-1].rstrip() + " \u2026"

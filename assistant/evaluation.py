@@ -30,6 +30,11 @@ BARS = [
     ("recall@5", ">=", 0.90, 0.90),
     ("refusal_recall", ">=", 0.90, 0.90),
     ("false_refusal_rate", "<=", 0.05, 0.05),
+    # answer checks (assistant.answer_checks) on the dev questions and conversations
+    ("opens_cleanly", ">=", 1.0, 1.0),
+    ("no_duplicate_sources", ">=", 1.0, 1.0),
+    ("lists_complete", ">=", 1.0, 1.0),
+    ("followups_map", ">=", 0.9, 0.9),
 ]
 
 # Paraphrase sets written blind, from the documents alone, by someone who saw neither the
@@ -278,8 +283,8 @@ def failed_bars(report: dict, targets: bool = False) -> list[str]:
     out = []
     for m, op, target, gate in BARS:
         bar = target if targets else gate
-        value = report["summary"][m]
-        if not (value >= bar if op == ">=" else value <= bar):
+        value = report["summary"].get(m)
+        if value is not None and not (value >= bar if op == ">=" else value <= bar):
             out.append(f"{m} = {value:.3f}, {'target' if targets else 'gate'} {op} {bar}")
     return out
 
@@ -374,9 +379,13 @@ def run_cli(settings: Settings, baselines: bool = False, out_dir: Path | None = 
             targets: bool = False) -> int:
     """Evaluate, print the table, write report.md/.json/.png; return 1 below the bars."""
     from assistant.answer import Assistant
+    from assistant.answer_checks import answer_summary
+    from assistant.confidence import calibrate_falls_under
 
     if calibrate_only:
-        result = calibrate(Assistant(settings))
+        assistant = Assistant(settings)
+        result = calibrate(assistant)
+        result["falls_under"] = calibrate_falls_under(assistant)
         print(json.dumps(result, indent=1))
         return 0
 
@@ -388,6 +397,8 @@ def run_cli(settings: Settings, baselines: bool = False, out_dir: Path | None = 
     report = evaluate(assistant, items, baselines=baselines)
     if questions == QUESTIONS:
         report["heldout"] = heldout_scores(assistant)
+        shares, report["answer_check_failures"] = answer_summary(assistant)
+        report["summary"].update(shares)
     report["seconds"] = round(time.perf_counter() - t, 1)
     report["settings"] = {"k": settings.k, "refusal_threshold": settings.refusal_threshold}
     text = render_markdown(report)
