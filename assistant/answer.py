@@ -15,6 +15,7 @@ import unicodedata
 import numpy as np
 
 from assistant import compose
+from assistant.compose import Composer
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError
 from assistant.followup import resolve
@@ -35,20 +36,11 @@ REFUSAL = "The documents do not cover this question. The closest passages are li
 REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mention {}. "
                     "The closest passages are listed below.")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-# a selected sentence must score within this margin of the best one
-_MARGIN = 0.12
-# An answer sentence must be at least this similar to the question (whatever the refusal
-# threshold is set to).
-_MIN_SENTENCE_COS = 0.33
 # an objective leads the answer when the question is about objectives and it scores this
 _OBJECTIVE_LEAD = 0.45
 # ...and its text at most this much less similar to the question than the best sentence
 # retrieved, unless its passage is among the first hits (see `_text_agrees`).
 _LEAD_GAP = 0.25
-_LEAD_WORDS = 90
-# A sentence that introduces a list ("...under five headings:") is quoted with the list's
-# items that follow it in its passage, up to this many words.
-_LIST_WORDS = 120
 _CONSULTATION = re.compile(r"\bconsult|\bquestions?\b|\brespond", re.I)
 _REFERENCE = re.compile(r"https?://|www\.")
 _CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
@@ -106,6 +98,11 @@ def split_answer(answer: str) -> list[tuple[str, int]]:
     return out
 
 
+def _span(p: Passage) -> tuple[int, int]:
+    """A passage's own sentences, without its heading or number."""
+    return (p.sentences[0][0], p.sentences[-1][1]) if p.sentences else (p.body_start, p.end)
+
+
 def _bullet(text: str) -> str:
     text = text.strip()
     return text[2:].strip() if text.startswith("- ") else text
@@ -129,6 +126,7 @@ class Assistant:
             )
         self.embedder = embedder
         self.mapper = ObjectiveMapper(self.index, embedder)
+        self.composer = Composer(self.index, self.mapper, self.settings)
         self.retriever = Retriever(self.index, embedder, self.settings.rrf_k, self.mapper)
         docs = self.index.documents.values()
         self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
@@ -237,21 +235,21 @@ class Assistant:
         listing = self._chapter_objectives(asked, doc_ids)
         questions = [] if listing else self._listed_questions(asked, doc_ids)
         if listing:
-            citations = [self._cite_objective(i, o, 1.0, max_words=1)
+            citations = [self.composer.cite_objective(i, o, 1.0, max_words=1)
                          for i, o in enumerate(listing, start=1)]
             ranked = [(o, 1.0) for o in listing]
             doc = self.index.documents[listing[0].doc_id]
             head = compose.listing_lead("objectives", len(listing), doc.short_title)
         elif questions:
-            citations = [self._cite(i, p, p.body_start, p.end, 1.0)
+            citations = [self.composer.cite(i, p, *_span(p), 1.0)
                          for i, p in enumerate(questions, start=1)]
             doc = self.index.documents[questions[0].doc_id]
             head = compose.listing_lead("consultation questions", len(questions),
                                         doc.short_title)
         else:
-            citations = self._compose(vector, scored, lead)
+            citations = self.composer.compose(vector, scored, lead)
             if lead is None:
-                lead = self._cited_objective(citations, ranked, threshold)
+                lead = self.composer.cited_objective(citations, ranked, threshold)
             elif not named and dict((o.id, s) for o, s in ranked)[lead.id] < threshold:
                 lead = None  # quoted first, but not named as the one that covers it
             head = compose.GENERIC_LEAD
@@ -261,7 +259,7 @@ class Assistant:
         shown = ranked if listing else ranked[:3]
         matches = [self._objective_match(o, s, falls_under=bool(listing) or s >= threshold)
                    for o, s in shown]
-        text = self._render(citations, head, bullets=bool(listing or questions))
+        text = self.composer.render(citations, head, bullets=bool(listing or questions))
         return Answer(question=question, answer=text,
                       refused=False, citations=citations, objectives=matches, lead=head)
 
@@ -305,29 +303,6 @@ class Assistant:
         chapter = (q.chapter or "").strip()
         hits.sort(key=lambda h: h.passage.section.split(" > ")[0].strip() != chapter)
         return hits[:k]
-
-    def _cited_objective(self, citations: list[Citation], ranked, threshold: float):
-        """An objective the question falls under whose own passage is quoted: it moves
-        first and names the lead; None when there is none."""
-        for o, s in ranked:
-            if s < threshold:
-                break
-            at = next((i for i, c in enumerate(citations) if c.passage_id == o.passage_id),
-                      None)
-            if at is not None:
-                citations.insert(0, citations.pop(at))
-                for i, c in enumerate(citations, start=1):
-                    c.marker = i
-                return o
-        return None
-
-    def _render(self, citations: list[Citation], head: str, bullets: bool = False) -> str:
-        quotes = []
-        for c in citations:
-            p = self.index.passage(c.passage_id)
-            text = self.index.documents[c.doc_id].text
-            quotes.append((c.marker, compose.quote_sentences(text, p, c.start, c.end)))
-        return compose.render(quotes, head, bullets)
 
     def _judge(self, question: str, hits: list[Hit], scored) -> tuple[float, list[str]]:
         """The best sentence similarity among the retrieved passages, and the specifics the
@@ -398,119 +373,6 @@ class Assistant:
         out.sort(key=lambda x: -x[0])
         return out
 
-    def _cite(self, marker: int, p: Passage, start: int, end: int, score: float) -> Citation:
-        doc = self.index.documents[p.doc_id]
-        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=p.section,
-                        paragraph=p.paragraph, page=doc.page_at(start),
-                        quote=doc.text[start:end], score=round(float(score), 4),
-                        passage_id=p.id, start=start, end=end)
-
-    def _lead_span(self, p: Passage, max_words: int = _LEAD_WORDS) -> tuple[int, int]:
-        """The objective's own text, ending at the sentence that reaches max_words words."""
-        text = self.index.documents[p.doc_id].text
-        if not p.sentences:
-            return p.body_start, p.end
-        start, end = p.sentences[0][0], p.sentences[-1][1]
-        for _, e in p.sentences:
-            if len(text[start:e].split()) >= max_words:
-                end = e
-                break
-        while start < end and text[start] in "\u2022\u00b7* ":
-            start += 1
-        return start, end
-
-    def _cite_objective(self, marker: int, objective, score: float,
-                        max_words: int = _LEAD_WORDS) -> Citation:
-        """A citation quoting an objective's own text (see `_lead_span`)."""
-        p = self.index.passage(objective.passage_id)
-        return self._cite(marker, p, *self._lead_span(p, max_words), score)
-
-    def _compose(self, vector: np.ndarray, scored, lead) -> list[Citation]:
-        """The lead objective's text (if any), then the best sentences as whole quotes: each
-        with the sentence it refers back to and the whole list it opens, quotes of one
-        passage merged, no quote repeated, within about `compose.ANSWER_WORDS` words."""
-        citations: list[Citation] = []
-        used_passages: set[str] = set()
-        if lead is not None:
-            citations.append(self._cite_objective(1, lead, self.mapper.similarity(lead, vector)))
-            used_passages.add(lead.passage_id)
-        if not scored:
-            return citations
-        best = scored[0][0]
-        spans: list[compose.Span] = []
-        per_passage: dict[str, int] = {}
-        limit = self.settings.answer_sentences - len(citations)
-        budget = compose.ANSWER_WORDS - sum(len(c.quote.split()) for c in citations)
-        for score, cos, hit, j in scored:
-            if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
-                break
-            if score < best - _MARGIN or cos < _MIN_SENTENCE_COS:
-                break
-            pid = hit.passage.id
-            if pid in used_passages or per_passage.get(pid, 0) >= 2:
-                continue
-            if lead is not None and pid not in lead.intro_passage_ids:
-                continue  # after an objective, only the narrative that introduces it
-            found = self._whole(hit.passage, j, cos)
-            if found is None:
-                continue
-            size = sum(compose.words(self.index.documents[x.passage.doc_id].text, x)
-                       for x in found)
-            if (spans or citations) and size > budget:
-                continue
-            budget -= size
-            per_passage[pid] = per_passage.get(pid, 0) + 1
-            spans.extend(found)
-        seen = [c.quote for c in citations]
-        for sp in compose.merge(spans):
-            p = sp.passage
-            s, e = p.sentences[sp.a][0], p.sentences[sp.b][1]
-            quote = self.index.documents[p.doc_id].text[s:e]
-            if any(quote in q for q in seen):
-                continue  # the same words are quoted already
-            seen.append(quote)
-            citations.append(self._cite(len(citations) + 1, p, s, e, sp.score))
-        return citations
-
-    def _whole(self, p: Passage, j: int, cos: float) -> list[compose.Span] | None:
-        """Sentence j of p as a whole quote (see `compose.widen`); when the passage itself
-        opens by referring back, the last sentence of the paragraph before it comes too.
-        None when that is not enough to read it."""
-        text = self.index.documents[p.doc_id].text
-        a, b, dangling = compose.widen(text, p, j, self._list_end)
-        span = compose.Span(p, a, b, cos)
-        if not dangling:
-            return [span]
-        row = self.index.by_id[p.id]
-        prev = self.index.passages[row - 1] if row > 0 else None
-        if prev is None or prev.doc_id != p.doc_id or not prev.sentences:
-            return None
-        last = len(prev.sentences) - 1
-        pa, pb, prev_dangling = compose.widen(text, prev, last, self._list_end)
-        if prev_dangling or compose.leans_back(compose.sentence(text, prev, pa)):
-            return None
-        return [compose.Span(prev, pa, pb, cos), span]
-
-    def _list_end(self, p: Passage, j: int) -> int:
-        """The last sentence to quote with sentence j: j itself, or, when j leads into a list
-        (it ends with a colon, or breaks off without a full stop as in "the four tests that
-        there is"), the list's items that follow it in the passage, up to the item that
-        closes with a full stop and within `_LIST_WORDS` words."""
-        text = self.index.documents[p.doc_id].text
-        sentence = text[slice(*p.sentences[j])].rstrip()
-        if not compose.opens_list(sentence):
-            return j
-        words, end = 0, j
-        for k in range(j + 1, len(p.sentences)):
-            item = text[slice(*p.sentences[k])].rstrip()
-            words += len(item.split())
-            if words > _LIST_WORDS:
-                break
-            end = k
-            if not compose.opens_list(item):
-                break
-        return end
-
     def _closest(self, hits: list[Hit], scored) -> list[Citation]:
         best_sentence: dict[str, tuple[float, int]] = {}
         for _, cos, hit, j in scored:
@@ -524,5 +386,5 @@ class Assistant:
                 s, e = p.sentences[j]
             else:
                 cos, (s, e) = hit.dense, (p.body_start, p.end)
-            out.append(self._cite(len(out) + 1, p, s, e, cos))
+            out.append(self.composer.cite(len(out) + 1, p, s, e, cos))
         return out
