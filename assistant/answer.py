@@ -239,7 +239,9 @@ class Assistant:
                          for i, o in enumerate(listing, start=1)]
             ranked = [(o, 1.0) for o in listing]
             doc = self.index.documents[listing[0].doc_id]
-            head = compose.listing_lead("objectives", len(listing), doc.short_title)
+            chapter = listing[0].section.split(".", 1)[0]
+            head = compose.listing_lead(f"objectives of chapter {chapter}", len(listing),
+                                        doc.short_title)
         elif questions:
             citations = [self.composer.cite(i, p, *_span(p), 1.0)
                          for i, p in enumerate(questions, start=1)]

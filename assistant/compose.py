@@ -79,17 +79,19 @@ def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
     return a, b, leans_back(first)
 
 
-def merge(spans: list[Span]) -> list[Span]:
-    """Spans of one passage that overlap or touch become one; order of first appearance."""
-    out: list[Span] = []
-    for s in spans:
-        for o in out:
-            if o.passage.id == s.passage.id and s.a <= o.b + 1 and o.a <= s.b + 1:
-                o.a, o.b, o.score = min(o.a, s.a), max(o.b, s.b), max(o.score, s.score)
-                break
+def place(spans: list[Span], found: list[Span]) -> None:
+    """Add the spans of one choice (a referent, then the sentence that needs it) to
+    `spans`: a span that overlaps or touches one of its passage's merges into it, and the
+    referent goes right before the sentence that needs it."""
+    at = len(spans)
+    for s in reversed(found):
+        o = next((o for o in spans if o.passage.id == s.passage.id
+                  and s.a <= o.b + 1 and o.a <= s.b + 1), None)
+        if o is not None:
+            o.a, o.b, o.score = min(o.a, s.a), max(o.b, s.b), max(o.score, s.score)
+            at = min(at, spans.index(o))
         else:
-            out.append(Span(s.passage, s.a, s.b, s.score))
-    return out
+            spans.insert(at, Span(s.passage, s.a, s.b, s.score))
 
 
 def words(text: str, span: Span) -> int:
@@ -295,9 +297,9 @@ class Composer:
                 continue
             budget -= size
             per_passage[pid] = per_passage.get(pid, 0) + 1
-            spans.extend(found)
+            place(spans, found)
         seen = [c.quote for c in citations]
-        for sp in merge(spans):
+        for sp in spans:
             p = sp.passage
             s, e = p.sentences[sp.a][0], p.sentences[sp.b][1]
             quote = self.index.documents[p.doc_id].text[s:e]
@@ -316,6 +318,8 @@ class Composer:
         span = Span(p, a, b, cos)
         if not dangling:
             return [span]
+        if p.body_start > p.start:
+            return None  # it refers to its heading ("This domain"), which is not quoted
         row = self.index.by_id[p.id]
         prev = self.index.passages[row - 1] if row > 0 else None
         if prev is None or prev.doc_id != p.doc_id or not prev.sentences:
