@@ -142,3 +142,18 @@ def test_follow_ups_map_as_the_conversation_implies(assistant, question, objecti
     assert answer.objectives[0].id == objective
     assert answer.question == question and alone.read_with_history is None
     assert checks.opens_cleanly(answer)
+
+
+def test_dev_answers_open_cleanly_and_cite_each_quote_once(assistant):
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "eval" / "calibration.jsonl"
+    questions = [json.loads(line)["question"] for line in path.read_text().splitlines()
+                 if line.strip()]
+    for question in questions:
+        for doc_ids in (None, [DRAFT]):
+            answer = assistant.ask(question, doc_ids=doc_ids)
+            assert checks.opens_cleanly(answer), (question, answer.answer[:120])
+            assert checks.duplicate_sources(answer) == [], question
+            assert grounding_problems(answer, assistant.index) == [], question
