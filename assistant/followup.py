@@ -23,6 +23,8 @@ _CONNECTIVE = re.compile(
 # a pronoun standing for the previous topic, after a preposition or verb
 _PRONOUN = re.compile(r"\b(?:about|for|on|to|with|regarding|of|cover|covers|help|support)"
                       r"\s+(them|those|these|this|that|it|they)\b", re.I)
+_QUESTION_WORD = re.compile(r"(?:what|which|who|whom|whose|when|where|why|how|is|are|was"
+                            r"|were|does|do|did|can|could|should|will|would)\b", re.I)
 # a follow-up of more words than this stands on its own unless it refers back
 _SHORT = 6
 # words that frame a question without naming its topic
@@ -74,8 +76,8 @@ def read_with(question: str, previous: str) -> str | None:
     topic = previous[span[0]:span[1]]
     if _CONNECTIVE.match(question) and len(_WORD.findall(question)) <= _SHORT:
         own = _own_topic(question)
-        if not own or _PRONOUN.search(question):
-            return None
+        if not own or _PRONOUN.search(question) or _QUESTION_WORD.match(own):
+            return None  # "and what is the NHS Constitution?" is a question of its own
         frame = previous[:span[0]].rstrip()
         return f"{frame} {own}?" if frame else f"{own}?"
     m = _PRONOUN.search(question)

@@ -33,6 +33,7 @@ def test_a_follow_up_is_read_with_the_question_before_it(question, read):
     "How will progress against the mandate be assessed?",
     "Which objective covers dementia?",
     "and what else does the mandate say about the Board's duties to patients?",
+    "And what is the NHS Constitution?",
 ])
 def test_a_question_that_stands_alone_is_read_as_asked(question):
     assert resolve(question, CARERS) is None
