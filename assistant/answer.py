@@ -14,8 +14,11 @@ import unicodedata
 
 import numpy as np
 
+from assistant import compose
+from assistant.compose import Composer
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError
+from assistant.followup import resolve
 from assistant.index import IndexData, load_index
 from assistant.objectives import (
     ObjectiveMapper,
@@ -42,24 +45,24 @@ REFUSAL = "The documents do not cover this question. The closest passages are li
 REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mention {}. "
                     "The closest passages are listed below.")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-# a selected sentence must score within this margin of the best one
-_MARGIN = 0.12
-# An answer sentence must be at least this similar to the question (whatever the refusal
-# threshold is set to).
-_MIN_SENTENCE_COS = 0.33
 # an objective leads the answer when the question is about objectives and it scores this
 _OBJECTIVE_LEAD = 0.45
 # ...and its text at most this much less similar to the question than the best sentence
 # retrieved, unless its passage is among the first hits (see `_text_agrees`).
 _LEAD_GAP = 0.25
-_LEAD_WORDS = 90
-# A sentence that introduces a list ("...under five headings:") is quoted with the list's
-# items that follow it in its passage, up to this many words.
-_LIST_WORDS = 120
-_TERMINAL = (".", "?", "!", ".”", "?”", "!”", '."')
 _CONSULTATION = re.compile(r"\bconsult|\bquestions?\b|\brespond", re.I)
 _REFERENCE = re.compile(r"https?://|www\.")
 _CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
+# sentences of the whole corpus a question for one fact is also matched against
+_FACT_SENTENCES = 8
+# ...and a sentence that states the kind of fact asked for (a date for "when") gains this
+_FACT_BONUS = 0.06
+# "What is the consultation asking me?": the consultation's questions, listed whole, when
+# nothing but these words frames the question
+_ASKS_QUESTIONS = re.compile(r"\b(questions?|ask(?:s|ing|ed)?)\b", re.I)
+_LIST_FRAME = set("""what which are is the a of does do did me us i we you being this
+consultation consultations questions question ask asks asking asked all list there
+people respondents answer to in on for mandate draft""".split())
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -83,15 +86,35 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+def answer_lead(answer: str) -> str:
+    """The answer's lead line ("The documents say:"), or "" when it has none."""
+    first = answer.split("\n", 1)[0].strip()
+    return first if "\n" in answer and first.endswith(":") and not _MARKER.search(first) else ""
+
+
 def split_answer(answer: str) -> list[tuple[str, int]]:
-    """Return the (text, marker) segments of an answer: each piece of text and its [n]."""
+    """Return the (text, marker) segments of an answer: each quoted sentence or list item
+    and its [n]; the lead line, which names where the quotes come from, and the "- " that
+    opens a list item are not part of any segment."""
+    lead = answer_lead(answer)
+    body = answer.split("\n", 1)[1] if lead else answer
     out, pos = [], 0
-    for m in _MARKER.finditer(answer):
-        out.append((answer[pos : m.start()].strip(), int(m.group(1))))
+    for m in _MARKER.finditer(body):
+        out.append((_bullet(body[pos : m.start()]), int(m.group(1))))
         pos = m.end()
-    if answer[pos:].strip():
-        out.append((answer[pos:].strip(), 0))
+    if body[pos:].strip():
+        out.append((_bullet(body[pos:]), 0))
     return out
+
+
+def _span(p: Passage) -> tuple[int, int]:
+    """A passage's own sentences, without its heading or number."""
+    return (p.sentences[0][0], p.sentences[-1][1]) if p.sentences else (p.body_start, p.end)
+
+
+def _bullet(text: str) -> str:
+    text = text.strip()
+    return text[2:].strip() if text.startswith("- ") else text
 
 
 class Assistant:
@@ -112,6 +135,7 @@ class Assistant:
             )
         self.embedder = embedder
         self.mapper = ObjectiveMapper(self.index, embedder)
+        self.composer = Composer(self.index, self.mapper, self.settings)
         self.retriever = Retriever(self.index, embedder, self.settings.rrf_k, self.mapper)
         self.provision_ranker = ProvisionRanker(self.index)
         docs = self.index.documents.values()
@@ -154,58 +178,53 @@ class Assistant:
         doc_ids = self.check_docs(doc_ids)
         return [self._objective_match(o, s) for o, s in self.mapper.rank(query, k, doc_ids)]
 
-    def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None
-            ) -> Answer:
-        """Answer one question with cited sentences, or refuse with the closest passages."""
+    def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
+            history: list[dict] | None = None) -> Answer:
+        """Answer one question with cited sentences, or refuse with the closest passages.
+
+        `history` holds the conversation's earlier turns, oldest first, each a dict with
+        "question" (and "answer"); a follow-up that leans on them ("and for children?") is
+        read with them, and `Answer.read_with_history` says how."""
         t0 = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         doc_ids = self.check_docs(doc_ids)
         k = self.check_k(k)
-        vector = self.embedder.embed(question)
+        read = resolve(question, history) if history else None
+        asked = read or question
+        vector = self.embedder.embed(asked)
         t1 = time.perf_counter()
-        ranked = self.mapper.rank(question, 5, doc_ids, vector)
+        ranked = self.mapper.rank(asked, 5, doc_ids, vector)
         t2 = time.perf_counter()
-        hits = self.retriever.search(question, k, doc_ids, vector, ranked)
+        echo = self._echoed_question(asked, doc_ids)
+        if echo is not None:
+            hits = self._about_question(echo, asked, k, vector)
+        else:
+            hits = self.retriever.search(asked, k, doc_ids, vector, ranked)
+        pool = hits
+        if asks_for_fact(asked):
+            pool = hits + self.retriever.sentence_hits(vector, _FACT_SENTENCES, doc_ids,
+                                                       {h.passage.id for h in hits})
         t3 = time.perf_counter()
-        scored = self._score_sentences(hits, vector, question)
-        number = named_number(question)
+        scored = self._score_sentences(pool, vector, asked)
+        number = named_number(asked)
         named = [o for o, _ in ranked if number is not None and o.number == number]
-        best, missing = self._judge(question, hits, scored)
+        in_hits = {h.passage.id for h in hits}
+        best, missing = self._judge(asked, hits,
+                                    [x for x in scored if x[2].passage.id in in_hits])
         refused = not named and (best < self.settings.refusal_threshold or bool(missing))
         if refused:
             text = REFUSAL_SPECIFIC.format(", ".join(missing)) if missing else REFUSAL
             answer = Answer(question=question, answer=text, refused=True,
                             closest=self._closest(hits, scored))
         else:
-            lead = None
-            if named:
-                lead = named[0]
-            elif (ranked and is_objective_question(question) and not asks_for_fact(question)
-                  and not _CONSULTATION.search(question) and ranked[0][1] >= _OBJECTIVE_LEAD
-                  and self._text_agrees(ranked[0][0], hits, scored, vector)):
-                lead = ranked[0][0]
-            listing = self._chapter_objectives(question, doc_ids)
-            kind_list = [] if listing else listed_provisions(question, self.index.provisions,
-                                                            doc_ids)
-            if listing:
-                citations = [self._cite_objective(i, o, 1.0, max_words=1)
-                             for i, o in enumerate(listing, start=1)]
-                ranked = [(o, 1.0) for o in listing]
-            elif kind_list:
-                rows = [self.index.passage(p.passage_id) for p in kind_list]
-                citations = [self._cite(i, p, *self._lead_span(p, max_words=1), 1.0)
-                             for i, p in enumerate(rows, start=1)]
-            else:
-                citations = self._compose(vector, scored, lead)
-            text = " ".join(f"{c.quote} [{c.marker}]" for c in citations)
-            shown = ranked if listing else ranked[:3]
-            answer = Answer(question=question, answer=text, refused=False, citations=citations,
-                            objectives=[self._objective_match(o, s) for o, s in shown])
+            answer = self._answer(question, asked, doc_ids, vector, ranked, named, hits,
+                                  scored)
         if not answer.refused:
-            answer.provisions = self._provisions(question, vector, ranked, doc_ids,
+            answer.provisions = self._provisions(asked, vector, ranked, doc_ids,
                                                  [c.passage_id for c in answer.citations])
         t4 = time.perf_counter()
-        answer.read_as = self.mapper.glossary.terms(question)
+        answer.read_as = self.mapper.glossary.terms(asked)
+        answer.read_with_history = read
         answer.timings_ms = {
             "embed": round((t1 - t0) * 1000, 2),
             "objectives": round((t2 - t1) * 1000, 2),
@@ -214,6 +233,58 @@ class Assistant:
             "total": round((t4 - t0) * 1000, 2),
         }
         return answer
+
+    def _answer(self, question: str, asked: str, doc_ids, vector, ranked, named, hits,
+                scored) -> Answer:
+        """The composed answer: a lead line, then the cited quotes (see assistant.compose)."""
+        lead = None
+        if named:
+            lead = named[0]
+        elif (ranked and is_objective_question(asked) and not asks_for_fact(asked)
+              and not _CONSULTATION.search(asked) and ranked[0][1] >= _OBJECTIVE_LEAD
+              and self._text_agrees(ranked[0][0], hits, scored, vector)):
+            lead = ranked[0][0]
+        threshold = self.settings.falls_under_threshold
+        listing = self._chapter_objectives(asked, doc_ids)
+        questions = [] if listing else self._listed_questions(asked, doc_ids)
+        kind_list = [] if listing or questions else listed_provisions(
+            asked, self.index.provisions, doc_ids)
+        if listing:
+            citations = [self.composer.cite_objective(i, o, 1.0, max_words=1)
+                         for i, o in enumerate(listing, start=1)]
+            ranked = [(o, 1.0) for o in listing]
+            doc = self.index.documents[listing[0].doc_id]
+            chapter = listing[0].section.split(".", 1)[0]
+            head = compose.listing_lead(f"objectives of chapter {chapter}", len(listing),
+                                        doc.short_title)
+        elif questions:
+            citations = [self.composer.cite(i, p, *_span(p), 1.0)
+                         for i, p in enumerate(questions, start=1)]
+            doc = self.index.documents[questions[0].doc_id]
+            head = compose.listing_lead("consultation questions", len(questions),
+                                        doc.short_title)
+        elif kind_list:
+            rows = [self.index.passage(p.passage_id) for p in kind_list]
+            citations = [self.composer.cite(i, p, *_span(p), 1.0)
+                         for i, p in enumerate(rows, start=1)]
+            head = compose.GENERIC_LEAD
+        else:
+            citations = self.composer.compose(vector, scored, lead)
+            if lead is None:
+                lead = self.composer.cited_objective(citations, ranked, threshold)
+            elif not named and dict((o.id, s) for o, s in ranked)[lead.id] < threshold:
+                lead = None  # quoted first, but not named as the one that covers it
+            head = compose.GENERIC_LEAD
+            if lead is not None:
+                head = compose.objective_lead(
+                    lead.number, self.index.documents[lead.doc_id].short_title)
+        shown = ranked if listing else ranked[:3]
+        matches = [self._objective_match(o, s, falls_under=bool(listing) or s >= threshold)
+                   for o, s in shown]
+        text = self.composer.render(citations, head,
+                                    bullets=bool(listing or questions or kind_list))
+        return Answer(question=question, answer=text,
+                      refused=False, citations=citations, objectives=matches, lead=head)
 
     def evidence(self, question: str, k: int | None = None) -> tuple[float, list[str]]:
         """Return what the refusal decision sees for a question (see `_judge`)."""
@@ -238,9 +309,38 @@ class Assistant:
         merged = merge(objectives, others, is_objective_question(question), cited)
         return [provision_match(p, s) for p, s in merged]
 
-    def _objective_match(self, o, score: float) -> ObjectiveMatch:
+    def _objective_match(self, o, score: float, falls_under: bool = False
+                         ) -> ObjectiveMatch:
         return ObjectiveMatch(id=o.id, doc_id=o.doc_id, number=o.number, title=o.title,
-                              score=round(score, 4))
+                              score=round(score, 4), falls_under=falls_under)
+
+    def _listed_questions(self, asked: str, doc_ids: list[str] | None) -> list[Passage]:
+        """The consultation questions, in order, when the question asks what they are."""
+        if not (_CONSULTATION.search(asked) and _ASKS_QUESTIONS.search(asked)):
+            return []
+        if any(w not in _LIST_FRAME for w in re.findall(r"[a-z]+", asked.lower())):
+            return []
+        return [self.index.passage(q.passage_id) for q in self.index.questions
+                if (not doc_ids or q.doc_id in doc_ids) and q.passage_id in self.index.by_id]
+
+    def _echoed_question(self, asked: str, doc_ids: list[str] | None):
+        """The consultation question that `asked` repeats word for word, if any."""
+        norm = " ".join(re.findall(r"[a-z0-9]+", asked.lower()))
+        for q in self.index.questions:
+            text = " ".join(re.findall(r"[a-z0-9]+", q.text.lower()))
+            if text and norm.endswith(text) and (not doc_ids or q.doc_id in doc_ids):
+                return q
+        return None
+
+    def _about_question(self, q, asked: str, k: int, vector: np.ndarray) -> list[Hit]:
+        """The passages that bear on consultation question q: its document's paragraphs
+        and objectives, those of its chapter first; never the questions themselves."""
+        n = min(len(self.index.passages), max(4 * k, 20))
+        hits = [h for h in self.retriever.search(asked, n, [q.doc_id], vector)
+                if h.passage.kind != "question"]
+        chapter = (q.chapter or "").strip()
+        hits.sort(key=lambda h: h.passage.section.split(" > ")[0].strip() != chapter)
+        return hits[:k]
 
     def _judge(self, question: str, hits: list[Hit], scored) -> tuple[float, list[str]]:
         """The best sentence similarity among the retrieved passages, and the specifics the
@@ -283,6 +383,7 @@ class Assistant:
         out = []
         top = hits[0].score if hits else 1.0
         about_consultation = bool(_CONSULTATION.search(question))
+        kind = compose.fact_kind(question) if asks_for_fact(question) else None
         for hit in hits:
             p = hit.passage
             row = ix.by_id[p.id]
@@ -297,99 +398,10 @@ class Assistant:
             for j, c in enumerate(cos.tolist()):
                 s, e = p.sentences[j]
                 reference = 0.15 if _REFERENCE.search(text, s, e) else 0.0
-                out.append((c + 0.1 * hit.score / top - penalty - reference, c, hit, j))
+                fact = _FACT_BONUS if compose.carries(kind, text[s:e]) else 0.0
+                out.append((c + 0.1 * hit.score / top + fact - penalty - reference, c, hit, j))
         out.sort(key=lambda x: -x[0])
         return out
-
-    def _cite(self, marker: int, p: Passage, start: int, end: int, score: float) -> Citation:
-        doc = self.index.documents[p.doc_id]
-        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=p.section,
-                        paragraph=p.paragraph, page=doc.page_at(start),
-                        quote=doc.text[start:end], score=round(float(score), 4),
-                        passage_id=p.id, start=start, end=end)
-
-    def _lead_span(self, p: Passage, max_words: int = _LEAD_WORDS) -> tuple[int, int]:
-        """The objective's own text, ending at the sentence that reaches max_words words."""
-        text = self.index.documents[p.doc_id].text
-        if not p.sentences:
-            return p.body_start, p.end
-        start, end = p.sentences[0][0], p.sentences[-1][1]
-        for _, e in p.sentences:
-            if len(text[start:e].split()) >= max_words:
-                end = e
-                break
-        while start < end and text[start] in "\u2022\u00b7* ":
-            start += 1
-        return start, end
-
-    def _cite_objective(self, marker: int, objective, score: float,
-                        max_words: int = _LEAD_WORDS) -> Citation:
-        """A citation quoting an objective's own text (see `_lead_span`)."""
-        p = self.index.passage(objective.passage_id)
-        return self._cite(marker, p, *self._lead_span(p, max_words), score)
-
-    def _compose(self, vector: np.ndarray, scored, lead) -> list[Citation]:
-        citations: list[Citation] = []
-        used_passages: set[str] = set()
-        if lead is not None:
-            citations.append(self._cite_objective(1, lead, self.mapper.similarity(lead, vector)))
-            used_passages.add(lead.passage_id)
-        if not scored:
-            return citations
-        best = scored[0][0]
-        chosen: list[tuple[float, float, Hit, int]] = []
-        per_passage: dict[str, int] = {}
-        limit = self.settings.answer_sentences - len(citations)
-        for item in scored:
-            score, cos, hit, j = item
-            if len(chosen) >= limit:
-                break
-            if score < best - _MARGIN or cos < _MIN_SENTENCE_COS:
-                break
-            pid = hit.passage.id
-            if pid in used_passages or per_passage.get(pid, 0) >= 2:
-                continue
-            if lead is not None and pid not in lead.intro_passage_ids:
-                continue  # after an objective, only the narrative that introduces it
-            per_passage[pid] = per_passage.get(pid, 0) + 1
-            chosen.append(item)
-        # sentences of one passage that sit next to each other become one quote
-        groups: list[list[tuple[float, float, Hit, int]]] = []
-        for item in chosen:
-            for g in groups:
-                if g[0][2].passage.id == item[2].passage.id and any(
-                        abs(x[3] - item[3]) == 1 for x in g):
-                    g.append(item)
-                    break
-            else:
-                groups.append([item])
-        for g in groups:
-            g.sort(key=lambda x: x[3])
-            p = g[0][2].passage
-            last = self._list_end(p, g[-1][3])
-            s, e = p.sentences[g[0][3]][0], p.sentences[last][1]
-            citations.append(self._cite(len(citations) + 1, p, s, e, max(x[1] for x in g)))
-        return citations
-
-    def _list_end(self, p: Passage, j: int) -> int:
-        """The last sentence to quote with sentence j: j itself, or, when j leads into a list
-        (it ends with a colon, or breaks off without a full stop as in "the four tests that
-        there is"), the list's items that follow it in the passage, up to the item that
-        closes with a full stop and within `_LIST_WORDS` words."""
-        text = self.index.documents[p.doc_id].text
-        sentence = text[slice(*p.sentences[j])].rstrip()
-        if not (sentence.endswith(":") or not sentence.endswith(_TERMINAL)):
-            return j
-        words, end = 0, j
-        for k in range(j + 1, len(p.sentences)):
-            item = text[slice(*p.sentences[k])].rstrip()
-            words += len(item.split())
-            if words > _LIST_WORDS:
-                break
-            end = k
-            if item.endswith(_TERMINAL):
-                break
-        return end
 
     def _closest(self, hits: list[Hit], scored) -> list[Citation]:
         best_sentence: dict[str, tuple[float, int]] = {}
@@ -404,5 +416,5 @@ class Assistant:
                 s, e = p.sentences[j]
             else:
                 cos, (s, e) = hit.dense, (p.body_start, p.end)
-            out.append(self._cite(len(out) + 1, p, s, e, cos))
+            out.append(self.composer.cite(len(out) + 1, p, s, e, cos))
         return out

@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--jsonl", action="store_true",
-                     help="read one question per line on stdin, write one JSON object per line")
+                     help="read one question per line on stdin (plain text, or JSON with "
+                          "\"question\" and \"history\"), write one JSON object per line")
     ask.add_argument("--k", type=int, default=None, help="passages to draw on (default 5)")
     ask.add_argument("--doc", action="append", default=None, metavar="ID",
                      help="only search this document (repeatable)")
@@ -162,17 +163,38 @@ def _ask_jsonl(args, settings: Settings) -> int:
     assistant = _load(settings)
     status = 0
     for line in sys.stdin:
-        question = line.rstrip("\n")
-        if not question.strip():
+        if not line.strip():
             continue
+        question = line.rstrip("\n")
         try:
-            answer = assistant.ask(question, k=args.k, doc_ids=args.doc)
+            question, history = read_jsonl_line(line)
+            answer = assistant.ask(question, k=args.k, doc_ids=args.doc, history=history)
             sys.stdout.write(answer.model_dump_json() + "\n")
         except AssistantError as exc:
             sys.stdout.write(json.dumps({"question": question, "error": str(exc)}) + "\n")
             status = 1
         sys.stdout.flush()
     return status
+
+
+def read_jsonl_line(line: str) -> tuple[str, list[dict] | None]:
+    """A question line of `ask --jsonl`: plain text, or a JSON object
+    {"question": ..., "history": [{"question": ..., "answer": ...}, ...]}."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return line.rstrip("\n"), None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AssistantError(f"The line is not valid JSON ({exc.msg}); give a question as "
+                             "plain text or as {\"question\": ..., \"history\": [...]}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        raise AssistantError('A JSON line needs a "question" string.')
+    history = data.get("history")
+    if history is not None and not (isinstance(history, list)
+                                    and all(isinstance(t, dict) for t in history)):
+        raise AssistantError('"history" must be a list of {"question": ..., "answer": ...}.')
+    return data["question"], history
 
 
 def _objectives(args, settings: Settings) -> int:
@@ -223,9 +245,13 @@ def format_answer(answer) -> str:
             lines.append(f"  [{c.marker}] {c.title}" + (f" ({where})" if where else ""))
             if answer.refused:
                 lines.append(f"      \u201c{c.quote}\u201d")
-    if answer.objectives:
-        lines.append("Objectives:")
-        for o in answer.objectives:
+    if answer.read_with_history:
+        lines.insert(0, f"(read with the previous question as: {answer.read_with_history})")
+    for heading, falls in (("Falls under:", True), ("Related objectives:", False)):
+        shown = [o for o in answer.objectives if o.falls_under == falls]
+        if shown:
+            lines.append(heading)
+        for o in shown:
             lines.append(f"  - Objective {o.number} ({o.doc_id}): {o.title} [{o.score:.2f}]")
     return "\n".join(lines)
 

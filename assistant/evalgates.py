@@ -24,7 +24,8 @@ HISTORY_FILE = EVAL_DIR / "history.jsonl"
 # the figures gated on each test set, when at least MIN_N questions carry them (on fewer,
 # a bootstrap interval says little: six of six refused gives the interval [1, 1])
 GATED = ["objective_top1", "objective_top3", "provision_top1", "provision_top3", "ndcg@10",
-         "recall@5", "refusal_recall", "false_refusal_rate", "phrase_present", "grounding"]
+         "recall@5", "refusal_recall", "false_refusal_rate", "phrase_present", "grounding",
+         "opens_cleanly", "no_duplicate_sources"]
 MIN_N = 10
 # The bars the project aims for on blind lay questions (issue: evaluation that can be
 # trusted). Reported, and enforced only with `assistant eval --targets`.

@@ -168,10 +168,15 @@ def run_cli(settings: Settings, out_dir: Path | None = None, baselines: bool = T
             names: list[str] | None = None, history: bool = True) -> int:
     """Evaluate, print the summary, write the report; return 1 when a gate fails."""
     from assistant.answer import Assistant
+    from assistant.answer_checks import check_answers, failed_answer_checks
+    from assistant.confidence import calibrate_falls_under
     from assistant.evaluation import calibrate, evaluate
 
     if calibrate_only:
-        print(json.dumps(calibrate(Assistant(settings)), indent=1))
+        assistant = Assistant(settings)
+        result = calibrate(assistant)
+        result["falls_under"] = calibrate_falls_under(assistant)
+        print(json.dumps(result, indent=1))
         return 0
     sets = registered_sets(roles=("dev", "test"))
     if names:
@@ -184,7 +189,11 @@ def run_cli(settings: Settings, out_dir: Path | None = None, baselines: bool = T
     out_dir.mkdir(parents=True, exist_ok=True)
     previous_path = out_dir / "report.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
-    report = evaluate(Assistant(settings), sets, baselines=baselines)
+    assistant = Assistant(settings)
+    report = evaluate(assistant, sets, baselines=baselines)
+    # the dev conversations and list questions (eval/followups.jsonl) checked on their own
+    checks = check_answers(assistant, questions=[])
+    report["answer_checks"] = checks
     report.update(date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   git_sha=G.git_sha(),
                   settings={"k": settings.k, "refusal_threshold": settings.refusal_threshold})
@@ -194,6 +203,7 @@ def run_cli(settings: Settings, out_dir: Path | None = None, baselines: bool = T
     gates_path = out_dir / "gates.json"
     gates = G.load_gates(gates_path if gates_path.exists() else G.GATES_FILE)
     failures, notes = G.check_gates(report, gates)
+    failures += failed_answer_checks(checks)
     text = render_markdown(report, gates, failures, notes)
     (out_dir / "report.md").write_text(text, encoding="utf-8")
     (out_dir / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -217,6 +227,11 @@ def summary_text(report: dict, failures: list[str], notes: list[str]) -> str:
                      f"{s['scored']}/{s['questions']} scored)")
         lines += [f"  {_LABELS.get(m, m):28} {fmt(s['summary'][m])}"
                   for m in HEADLINE if m in s["summary"]]
+    checks = report.get("answer_checks")
+    if checks:
+        lines.append("dev conversations and lists (eval/followups.jsonl)")
+        lines += [f"  {name:28} {share:.3f} (n={checks['counts'][name]})"
+                  for name, share in checks["shares"].items() if share is not None]
     lines += [f"note: {n}" for n in notes]
     lines.append("CI gate: " + ("passed" if not failures else "FAILED"))
     return "\n".join(lines)

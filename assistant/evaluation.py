@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from assistant import metrics as M
+from assistant.answer_checks import duplicate_sources, opens_cleanly
 from assistant.evalsets import EVAL_DIR, EvalItem, EvalSet, Locator, normalise
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ HEADLINE = {
     "ndcg@10": True, "mrr@10": True, "recall@1": True, "recall@5": True, "hit@5": True,
     "refusal_recall": True, "false_refusal_rate": False,
     "phrase_present": True, "grounding": True,
+    "opens_cleanly": True, "no_duplicate_sources": True,
 }
 
 
@@ -85,7 +87,7 @@ def retrieval_systems(assistant, baselines: bool) -> dict:
 def _ask(assistant, item: EvalItem):
     """Ask the item's question, with its earlier turns where the assistant takes them."""
     if item.history and "history" in inspect.signature(assistant.ask).parameters:
-        return assistant.ask(item.question, history=list(item.history))
+        return assistant.ask(item.question, history=[{"question": q} for q in item.history])
     return assistant.ask(item.question)
 
 
@@ -137,6 +139,9 @@ def score_item(assistant, item: EvalItem, plain_mapper) -> dict:
     values: dict[str, float] = {"grounding": float(not problems)}
     values["refusal_recall" if item.expect_refusal else "false_refusal_rate"] = \
         float(answer.refused)
+    if not answer.refused:
+        values["opens_cleanly"] = float(opens_cleanly(answer))
+        values["no_duplicate_sources"] = float(not duplicate_sources(answer))
     if item.must_contain:
         text = normalise(answer.answer) if not answer.refused else ""
         values["phrase_present"] = float(all(normalise(ph) in text for ph in item.must_contain))

@@ -145,6 +145,38 @@ class Retriever:
             for i, r in enumerate(order[:k], start=1)
         ]
 
+    def sentence_hits(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
+                      exclude: set[str] | None = None) -> list[Hit]:
+        """The passages of the n sentences of the whole corpus closest to `vector` (not
+        already in `exclude`), as hits ranked after the fused ones: a question for one
+        fact is matched against every sentence, so the sentence that states it is found
+        even when it shares no words with the question ("close" and "runs until")."""
+        ix = self.index
+        cos = ix.sentence_vectors @ vector
+        mask = self.doc_mask(doc_ids)
+        off = ix.sentence_offsets
+        if mask is not None:
+            rows_of = np.searchsorted(off, np.arange(len(cos)), side="right") - 1
+            cos = np.where(mask[rows_of], cos, -1.0)
+        n = min(n, len(cos))
+        if n <= 0:
+            return []
+        top = np.argpartition(-cos, n - 1)[:n]
+        top = top[np.argsort(-cos[top], kind="stable")]
+        out: list[Hit] = []
+        seen = set(exclude or ())
+        for s in top.tolist():
+            if cos[s] < 0:
+                break
+            row = int(np.searchsorted(off, s, side="right") - 1)
+            p = ix.passages[row]
+            if p.id in seen:
+                continue
+            seen.add(p.id)
+            out.append(Hit(passage=p, score=0.0, dense=float(cos[s]), bm25=0.0,
+                           rank=len(seen)))
+        return out
+
     def _draws_on_structure(self, query: str, top_row: int) -> bool:
         from assistant.objectives import asks_for_fact
 

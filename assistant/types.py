@@ -202,6 +202,9 @@ class ObjectiveMatch(BaseModel):
     number: str
     title: str
     score: float
+    # whether the question falls under it (score at or above the calibrated confidence);
+    # otherwise it is only related
+    falls_under: bool = False
 
 
 class ProvisionMatch(BaseModel):
@@ -227,3 +230,7 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     # the policy terms the question's everyday phrases were read as (see assistant.glossary)
     read_as: list[str] = Field(default_factory=list)
+    # the question as read with the conversation's previous turn (None: read as asked)
+    read_with_history: str | None = None
+    # the answer's first line: where the quotes come from, with no claim of its own
+    lead: str = ""

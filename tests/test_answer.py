@@ -65,7 +65,9 @@ def test_carers_question_leads_with_objective_15(assistant, answers):
     assert lead.marker == 1 and lead.doc_id == DRAFT
     assert lead.quote.startswith("Objective 15: Improve the support that carers receive")
     assert lead.quote in o15.text
-    assert answer.answer.startswith(lead.quote)
+    # the lead line names the objective; the quote of its text comes first after it
+    assert answer.lead == "Objective 15 of the draft mandate (2012) covers this:"
+    assert answer.answer.startswith(answer.lead + "\nObjective 15: Improve the support")
     # what follows the objective is the narrative that introduces it (3.19 - 3.21)
     for c in answer.citations[1:]:
         assert c.passage_id in o15.intro_passage_ids
@@ -114,10 +116,20 @@ def test_every_answer_segment_is_a_cited_quote(answers, question):
     answer = answers[question]
     segments = split_answer(answer.answer)
     by_marker = {c.marker: c for c in answer.citations}
-    assert [m for _, m in segments] == sorted(by_marker)
+    markers = [m for _, m in segments]
+    # every sentence or list item carries its [n]; the quotes come in order, each once
+    assert sorted(set(markers)) == sorted(by_marker) and markers == sorted(markers)
     for text, marker in segments:
         assert marker in by_marker, f"uncited text: {text!r}"
-        assert text == by_marker[marker].quote
+        assert text and text in by_marker[marker].quote
+    # each quote is written out whole, sentence after sentence
+    for marker, c in by_marker.items():
+        said = " ".join(t for t, m in segments if m == marker)
+        assert _words(said) == _words(c.quote)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.split() if w not in "\u2013\u2014-\u2022"]
 
 
 def test_answers_carry_facts_from_the_documents(answers):

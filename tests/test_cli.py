@@ -109,6 +109,25 @@ def test_ask_jsonl_reports_a_bad_line_and_goes_on(env, monkeypatch, capsys):
     assert rows[1]["refused"] is False
 
 
+def test_ask_jsonl_reads_a_follow_up_with_its_history(env, monkeypatch, capsys):
+    lines = [
+        "Which objective covers carers?",
+        json.dumps({"question": "and for children?",
+                    "history": [{"question": "Which objective covers carers?",
+                                 "answer": "Objective 15 ..."}]}),
+        '{"question": 3}',
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out, _ = run(capsys, "ask", "--jsonl")
+    assert code == 1
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[0]["read_with_history"] is None
+    assert rows[1]["question"] == "and for children?"
+    assert rows[1]["read_with_history"] == "Which objective covers children?"
+    assert rows[1]["objectives"][0]["id"] == "draft-mandate-2012/16"
+    assert '"question" string' in rows[2]["error"]
+
+
 def test_ask_with_doc_filter(env, capsys):
     code, out, _ = run(capsys, "ask", "--json", "--doc", "mandate-2017-19-summary",
                        "How will dementia care be improved?")

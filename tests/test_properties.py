@@ -85,7 +85,7 @@ def check_outcome(assistant, question: str) -> None:
         assert answer.citations
         quotes = {c.marker: c.quote for c in answer.citations}
         for text, marker in split_answer(answer.answer):
-            assert quotes[marker] == text
+            assert text and text in quotes[marker]
     matches = assistant.objectives(question)
     assert all(m.id in {o.id for o in index.objectives} for m in matches)
 

@@ -373,3 +373,26 @@ def test_objectives_page_lists_provisions_by_kind(env):
     assert "**Principles** (7)" in kinds and "**Values** (6)" in kinds
     assert any(x.startswith("**Rights** (") for x in kinds)
     assert any(x.startswith("**Pledges** (") for x in kinds)
+
+
+def test_a_follow_up_is_read_with_the_question_before_it(env):
+    at = ask(ask(start(), "Which objective covers carers?"), "and for children?")
+    captions = [plain(c.value) for c in at.caption]
+    assert any("Read with the previous question as: “Which objective covers children?”" in c
+               for c in captions), captions
+    headings = [m.value for m in at.markdown]
+    assert "**Objectives this question falls under**" in headings  # carers: Objective 15
+    assert "**Related objectives**" in headings
+    labels = [e.label for e in at.expander]
+    assert not any(label.rstrip().endswith(":") for label in labels), labels  # no "by:"
+    assert not at.error
+
+
+def test_asking_about_a_consultation_question_finds_its_chapter(env):
+    at = start()
+    at.switch_page("views/consultation.py").run()
+    at.button(key=f"ask-q-{DRAFT}-9").click().run()
+    assert not at.exception, at.exception
+    answer = plain(at.chat_message[1].markdown[0].value)
+    assert "Is this the right way for the mandate to support" not in answer
+    assert answer.startswith("The documents say:")

@@ -11,7 +11,8 @@ import re
 
 import streamlit as st
 
-from assistant.answer import split_answer
+from assistant.answer import answer_lead, split_answer
+from assistant.compose import display_title
 from assistant.types import Answer, Citation, Objective, ObjectiveMatch, ProvisionMatch
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -82,14 +83,30 @@ def render_question(text: str) -> None:
 
 
 def render_answer_text(answer: Answer) -> None:
-    """The answer's sentences, each followed by its bold [n] marker."""
-    out = []
-    for text, marker in split_answer(answer.answer):
-        piece = md_text(text)
-        if marker:
-            piece += f" **\\[{marker}\\]**"
-        out.append(piece)
-    st.markdown(" ".join(out))
+    """The lead line, then each quote's sentences followed by bold [n] markers; a list's
+    items as bullets."""
+    lead = answer_lead(answer.answer)
+    body = answer.answer.split("\n", 1)[1] if lead else answer.answer
+    blocks = [md_escape(lead)] if lead else []
+    for line in body.split("\n"):
+        if not line.strip():
+            continue
+        bullet = line.startswith("- ")
+        pieces = []
+        for text, marker in split_answer(line):
+            piece = md_escape(text)
+            if marker:
+                piece += f" **\\[{marker}\\]**"
+            pieces.append(piece)
+        text = " ".join(pieces)
+        if bullet:
+            if blocks and blocks[-1].startswith("- "):
+                blocks[-1] += "\n- " + text
+            else:
+                blocks.append("- " + text)
+        else:
+            blocks.append(text)
+    st.markdown("\n\n".join(blocks))
 
 
 def render_source(c: Citation, assistant, show_scores: bool) -> None:
@@ -116,7 +133,7 @@ def render_source(c: Citation, assistant, show_scores: bool) -> None:
 def objective_label(o: Objective | ObjectiveMatch, doc=None, show_scores: bool = False,
                     score: float | None = None) -> str:
     """'Objective 15 · Draft mandate (2012) — Improve the support …' (escaped)."""
-    title = o.title if len(o.title) <= 110 else o.title[:107].rstrip() + "…"
+    title = display_title(o.title)  # whole: an expander's label wraps
     label = f"**Objective {o.number}**"
     if doc is not None:
         label += f" · {md_escape(short_title(doc))}"
@@ -181,9 +198,14 @@ def render_answer(answer: Answer, assistant, show_scores: bool, key: str) -> Non
                 render_source(c, assistant, show_scores)
         return
     render_answer_text(answer)
-    if answer.objectives:
-        st.markdown("**Objectives this question falls under**")
-        for i, m in enumerate(answer.objectives):
+    # an objective is said to be one the question falls under only at the confidence
+    # calibrated on dev questions; the others are shown as related
+    for heading, falls in (("Objectives this question falls under", True),
+                           ("Related objectives", False)):
+        shown = [(i, m) for i, m in enumerate(answer.objectives) if m.falls_under == falls]
+        if shown:
+            st.markdown(f"**{heading}**")
+        for i, m in shown:
             render_objective_card(m, assistant, show_scores, key=f"{key}-obj-{i}")
     statements = [m for m in answer.provisions if m.kind != "objective"][:3]
     if statements:
@@ -219,8 +241,9 @@ def conversation_markdown(messages: list[dict], titles: dict[str, str]) -> str:
             out += ["Searched only: " + ", ".join(titles.get(d, d) for d in m["doc_ids"]), ""]
         if a.objectives:
             out += ["**Objectives:**", ""]
-            out += [f"- Objective {o.number} ({titles.get(o.doc_id, o.doc_id)}): {o.title}"
-                    for o in a.objectives]
+            out += [f"- Objective {o.number} ({titles.get(o.doc_id, o.doc_id)}): "
+                    f"{display_title(o.title)}"
+                    + ("" if o.falls_under else " (related)") for o in a.objectives]
             out.append("")
         sources = a.closest if a.refused else a.citations
         if sources:

@@ -46,6 +46,9 @@ def _body(msg: dict, assistant, show_scores: bool) -> None:
         st.error(md_escape(msg["error"]), icon=":material/error:")
         return
     render.render_answer(msg["answer"], assistant, show_scores, key=msg["id"])
+    if msg["answer"].read_with_history:
+        st.caption(md_escape("Read with the previous question as: "
+                             f"\u201c{msg['answer'].read_with_history}\u201d"))
     if msg["answer"].read_as:
         terms = "; ".join(msg["answer"].read_as)
         st.caption(md_escape(f"Your wording was also read as the documents' terms: {terms}"))
@@ -74,17 +77,28 @@ def _show(msg: dict, assistant, show_scores: bool) -> None:
         _body(msg, assistant, show_scores)
 
 
+def history(messages: list[dict]) -> list[dict]:
+    """The conversation so far as the assistant reads it: each question with its answer,
+    oldest first (questions that failed are left out)."""
+    turns = []
+    for asked, reply in zip(messages, messages[1:], strict=False):
+        if asked.get("role") == "user" and "answer" in reply:
+            turns.append({"question": asked["text"], "answer": reply["answer"].answer})
+    return turns
+
+
 def _ask(question: str, doc_ids: list[str] | None, k: int, assistant, show_scores: bool
          ) -> None:
-    """Answer one question as asked (earlier turns do not change it) and show it."""
+    """Answer one question, read with the conversation before it, and show it."""
     messages = st.session_state["messages"]
+    past = history(messages)
     user = {"role": "user", "text": question}
     messages.append(user)
     _show(user, assistant, show_scores)
     with st.chat_message("assistant"):
         with st.spinner("Searching the documents…"):
             try:
-                answer = assistant.ask(question, k=k, doc_ids=doc_ids)
+                answer = assistant.ask(question, k=k, doc_ids=doc_ids, history=past)
                 msg = {"role": "assistant", "id": uuid.uuid4().hex, "answer": answer,
                        "doc_ids": doc_ids, "k": k, "feedback": None}
             except AssistantError as exc:
@@ -110,8 +124,8 @@ def _intro() -> None:
     st.markdown(
         "Ask a question in plain English about the NHS mandate, its objectives and the "
         "consultation. Every sentence of an answer is quoted from the documents and cited; "
-        "when the documents do not cover a question, you are told so. Each question is "
-        "answered on its own, so name the subject again in a follow-up."
+        "when the documents do not cover a question, you are told so. A short follow-up "
+        "such as \u201cand for children?\u201d is read with the question before it."
     )
     st.pills("Try one of these", EXAMPLES, key="example", on_change=_example)
 

@@ -42,7 +42,8 @@ def _question(q, index) -> None:
                 st.markdown(f"**Objective {md_escape(o.number)}:** {md_text(o.title)}")
         state.ask_button("Ask about this question", q.text, [q.doc_id],
                          key=f"ask-q-{q.doc_id}-{q.number}",
-                         help="Find the passages of the document that bear on this question.")
+                         help="Find the passages that bear on this question: its chapter's "
+                              "paragraphs and objectives.")
 
 
 def page() -> None:
