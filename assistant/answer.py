@@ -178,6 +178,16 @@ class Assistant:
         doc_ids = self.check_docs(doc_ids)
         return [self._objective_match(o, s) for o, s in self.mapper.rank(query, k, doc_ids)]
 
+    def provisions(self, query: str, k: int = 5, doc_ids: list[str] | None = None
+                   ) -> list[ProvisionMatch]:
+        """Return the provisions of every kind `query` falls under (objectives, rights,
+        pledges, principles...), best first."""
+        query = clean_question(query, self.settings.max_question_chars)
+        doc_ids = self.check_docs(doc_ids)
+        vector = self.embedder.embed(query)
+        ranked = self.mapper.rank(query, 5, doc_ids, vector)
+        return self._provisions(query, vector, ranked, doc_ids, [])[:k]
+
     def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
             history: list[dict] | None = None) -> Answer:
         """Answer one question with cited sentences, or refuse with the closest passages.

@@ -92,15 +92,17 @@ def _ask(assistant, item: EvalItem):
 
 
 def ranked_provisions(assistant, item: EvalItem, hits, k: int = 5) -> list[dict]:
-    """The provisions the assistant ranks for a question, best first, as
-    {"doc_id", "kind", "number", "text"}: its `provisions()` where it has one, else the
-    mapped objectives followed by the consultation questions among the retrieved passages."""
-    if callable(getattr(assistant, "provisions", None)):
-        return [{"doc_id": p.doc_id, "kind": str(getattr(p.kind, "value", p.kind)),
-                 "number": p.number, "text": getattr(p, "text", None) or p.title}
-                for p in assistant.provisions(item.question, k=k)]
+    """The provisions the assistant ranks for a question, as {"doc_id", "kind", "number",
+    "text"}, best first within each kind: the mapped objectives, the other kinds from its
+    `provisions()` (rights, pledges, principles...), and the consultation questions among
+    the retrieved passages. Figures are taken per kind, so the order across kinds is moot."""
     out = [{"doc_id": o.doc_id, "kind": "objective", "number": o.number, "text": o.text}
            for o, _ in assistant.mapper.rank(item.question, k)]
+    if callable(getattr(assistant, "provisions", None)):
+        texts = {p.id: p.text for p in getattr(assistant.index, "provisions", [])}
+        out += [{"doc_id": p.doc_id, "kind": str(p.kind), "number": p.number,
+                 "text": texts.get(p.id) or p.title}
+                for p in assistant.provisions(item.question, k=k) if p.kind != "objective"]
     questions = {q.passage_id: q for q in assistant.index.questions}
     out += [{"doc_id": q.doc_id, "kind": "consultation_question", "number": q.number,
              "text": q.text} for q in (questions.get(h.passage.id) for h in hits) if q]
