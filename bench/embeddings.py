@@ -77,7 +77,7 @@ def throughput(model_path, index, questions: list[str], repeats: int = 2) -> dic
 def scores(backends: list[str]) -> dict:
     """Evaluation summary with an index built and queried by each backend (eval/questions)."""
     from assistant.answer import Assistant
-    from assistant.embedding import get_embedder
+    from assistant.embedding import embedder_for
     from assistant.evaluation import evaluate, load_items
     from assistant.index import build_index
 
@@ -86,9 +86,22 @@ def scores(backends: list[str]) -> dict:
     for backend in backends:
         settings = bench_settings(workspace(f"eval-{backend}") / "index",
                                   embedding_backend=backend)
-        embedder = get_embedder(settings.resolved_model_path(), settings.batch_size, backend)
+        embedder = embedder_for(settings)
         with Timer() as build:
             build_index(settings, embedder=embedder)
         report = evaluate(Assistant(settings, embedder=embedder), items)
         out[backend] = {**{k: report["summary"][k] for k in SHOWN}, "build_s": build.s}
     return out
+
+
+def reference_rate(model_path, texts: list[str], batch_size: int = 32) -> float:
+    """Texts/s of plain sentence-transformers (PyTorch, its defaults but the batch size) on
+    `texts`: the reference every other throughput is divided by, measured in the same run."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+    model.encode(texts[:32], batch_size=batch_size)
+    with Timer() as t:
+        model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                     show_progress_bar=False)
+    return len(texts) / t.s

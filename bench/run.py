@@ -26,12 +26,14 @@ def _log(msg: str) -> None:
 
 def run(args) -> dict:
     from assistant.answer import Assistant
-    from assistant.embedding import BACKENDS, DEFAULT_BACKEND, get_embedder
+    from assistant.config import Settings
+    from assistant.embedding import BACKENDS, embedder_for
     from assistant.evaluation import load_items
     from assistant.index import build_index, settings_fingerprint
     from bench import embeddings, ingest, query
     from bench.common import Timer, bench_settings, machine, question_set, run_child, workspace
 
+    DEFAULT_BACKEND = Settings.from_env().embedding_backend  # noqa: N806 (as the library names it)
     results: dict = {"machine": machine(), "quick": args.quick,
                      "command": "python -m bench.run " + " ".join(sys.argv[1:]),
                      "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -42,7 +44,7 @@ def run(args) -> dict:
 
     _log("building the shipped-corpus index")
     settings = bench_settings(workspace("shipped") / "index")
-    embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
+    embedder = embedder_for(settings)
     with Timer() as t:
         build_index(settings, embedder=embedder)
     results["shipped_build_s"] = t.s
@@ -63,8 +65,7 @@ def run(args) -> dict:
         if settings_fingerprint(own) != settings_fingerprint(settings):
             own = bench_settings(workspace(f"shipped-{backend}") / "index",
                                  embedding_backend=backend)
-            build_index(own, embedder=get_embedder(own.resolved_model_path(),
-                                                   own.batch_size, backend))
+            build_index(own, embedder=embedder_for(own))
         cold_dirs[backend] = own.index_dir
     results["cold"] = query.cold_start(cold_dirs, runs=1 if args.quick else 3)
     results["serve_all"] = query.serve_all(settings.index_dir, questions)
@@ -78,6 +79,8 @@ def run(args) -> dict:
 
     _log("ingestion")
     results["ingest"] = ingest.build_and_reingest(workspace("ingest"))
+    _log("ingest of a 160-page PDF, beside the reference")
+    results["pdf_ingest"] = ingest.pdf_ingest_vs_reference(workspace("pdf-ingest"))
 
     results["scale"] = {}
     for n in args.scale:
