@@ -75,12 +75,14 @@ def run(args) -> dict:
     results["export"] = embeddings.export_time(model_path)
     results["embedding"] = embeddings.throughput(model_path, assistant.index, questions,
                                                  repeats=1 if args.quick else 2)
-    results["scores"] = embeddings.scores([DEFAULT_BACKEND] if args.quick else list(BACKENDS))
+    results["scores"] = embeddings.scores(
+        [b for b in BACKENDS if b != "torch"] if args.quick else list(BACKENDS))
 
     _log("ingestion")
     results["ingest"] = ingest.build_and_reingest(workspace("ingest"))
     _log("ingest of a 160-page PDF, beside the reference")
-    results["pdf_ingest"] = ingest.pdf_ingest_vs_reference(workspace("pdf-ingest"))
+    results["pdf_ingest"] = ingest.pdf_ingest_vs_reference(
+        workspace("pdf-ingest"), sample=400 if args.quick else 800)
 
     results["scale"] = {}
     for n in args.scale:
@@ -90,6 +92,9 @@ def run(args) -> dict:
             ["-m", "bench.scale", "--n", str(n), "--base-index", str(settings.index_dir),
              "--kinds", ",".join(kinds), "--questions", "60" if args.quick else "200",
              "--ask-questions", "60" if args.quick else "200"])
+    for path in args.scale_result or []:  # sizes measured by their own bench.scale run
+        extra = json.loads(Path(path).read_text())
+        results["scale"][str(extra["n_synthetic"])] = {**extra, "separate_run": str(path)}
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
@@ -105,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hnsw-max", type=int, default=100_000,
                    help="build HNSW for comparison up to this size (it takes minutes at 1M)")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--scale-result", action="append", type=Path,
+                   help="the JSON a separate `python -m bench.scale` run printed (run alongside, "
+                        "e.g. for 1M passages), reported as its own size")
     p.add_argument("--from-json", type=Path, default=None,
                    help="re-write the report from a previous run's last-run.json, running nothing")
     args = p.parse_args(argv)
