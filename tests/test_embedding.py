@@ -98,3 +98,21 @@ def test_only_the_settings_module_reads_the_environment():
             if needle in source:
                 offenders.append(f"{path.name}: {needle}")
     assert offenders == []
+
+
+def test_index_vectors_are_half_precision_memory_mapped_and_faithful(index, embedder):
+    """Passage and sentence vectors load as float16 memory maps, and scoring with them
+    gives the model's float32 cosines to within 1e-3."""
+    from assistant.index import embed_text
+
+    for vectors in (index.passage_vectors, index.sentence_vectors):
+        assert isinstance(vectors, np.memmap) and vectors.dtype == np.float16
+        assert not vectors.flags.writeable
+    rows = list(range(0, len(index.passages), max(1, len(index.passages) // 12)))
+    texts = [embed_text(index.passages[i], index.documents[index.passages[i].doc_id])
+             for i in rows]
+    fresh = embedder.embed_batch(texts)
+    question = embedder.embed("Which objective covers carers?")
+    stored = np.asarray(index.passage_vectors[rows], dtype=np.float32)
+    assert np.abs(stored @ question - fresh @ question).max() < 1e-3
+    assert (stored * fresh).sum(axis=1).min() > 0.9999
