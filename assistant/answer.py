@@ -125,9 +125,9 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self.index = index or load_index(self.settings)
         if embedder is None:
-            from assistant.embedding import get_embedder
+            from assistant.embedding import embedder_for
 
-            embedder = get_embedder(self.settings.resolved_model_path(), self.settings.batch_size)
+            embedder = embedder_for(self.settings)
         if embedder.dim != self.index.manifest.get("dimension"):
             raise AssistantError(
                 f"The model gives {embedder.dim}-dimensional vectors but the index holds "

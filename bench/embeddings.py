@@ -77,7 +77,7 @@ def throughput(model_path, index, questions: list[str], repeats: int = 2) -> dic
 def scores(backends: list[str]) -> dict:
     """Evaluation summary with an index built and queried by each backend (eval/questions)."""
     from assistant.answer import Assistant
-    from assistant.embedding import get_embedder
+    from assistant.embedding import embedder_for
     from assistant.evalsets import registered_sets
     from assistant.evaluation import evaluate
     from assistant.index import build_index
@@ -87,10 +87,23 @@ def scores(backends: list[str]) -> dict:
     for backend in backends:
         settings = bench_settings(workspace(f"eval-{backend}") / "index",
                                   embedding_backend=backend)
-        embedder = get_embedder(settings.resolved_model_path(), settings.batch_size, backend)
+        embedder = embedder_for(settings)
         with Timer() as build:
             build_index(settings, embedder=embedder)
         [dev] = evaluate(Assistant(settings, embedder=embedder), items, baselines=False)["sets"]
         out[backend] = {**{k: dev["summary"][k]["value"] for k in SHOWN if k in dev["summary"]},
                         "build_s": build.s}
     return out
+
+
+def reference_rate(model_path, texts: list[str], batch_size: int = 32) -> float:
+    """Texts/s of plain sentence-transformers (PyTorch, its defaults but the batch size) on
+    `texts`: the reference every other throughput is divided by, measured in the same run."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+    model.encode(texts[:32], batch_size=batch_size)
+    with Timer() as t:
+        model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                     show_progress_bar=False)
+    return len(texts) / t.s

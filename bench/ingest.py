@@ -90,14 +90,14 @@ def pdf_pages_per_second(folder: Path) -> dict:
 def build_and_reingest(root: Path) -> dict:
     """Full build of the synthetic corpus from nothing, then re-ingest after one document
     changed (one paragraph appended), then re-ingest with nothing changed."""
-    from assistant.embedding import get_embedder
+    from assistant.embedding import embedder_for
     from assistant.index import build_index
 
     corpus = root / "corpus"
     info = synthetic_corpus(corpus)
     settings = bench_settings(root / "index", corpus_dir=corpus)
     pdf = pdf_pages_per_second(corpus)
-    embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
+    embedder = embedder_for(settings)
     embedder.embed_batch(["warm up"])
     with Timer() as full:
         first = build_index(settings, embedder=embedder)
@@ -122,3 +122,62 @@ def build_and_reingest(root: Path) -> dict:
         "reingest_unchanged": {"seconds": same.s, "embedded": third.embedded},
         "faiss_index": manifest.get("faiss_index"),
     }
+
+
+def large_pdf(path: Path, pages: int = 160, seed: int = 11) -> int:
+    """Typeset a policy of about `pages` pages the project has never seen: chapters of
+    numbered paragraphs drawn from the shipped corpus, each made unique. Return its pages."""
+    paras, rng = _paragraphs(), random.Random(seed)
+    lines = ["Synthetic Handbook of Local Services", ""]
+    printed, chapter = 0, 0
+    while printed < (pages - 1) * 48:
+        chapter += 1
+        lines += [f"{chapter}. Chapter {chapter} of the handbook", ""]
+        for j in range(1, 13):
+            lines += [f"{chapter}.{j} {rng.choice(paras)} (Handbook note {chapter}.{j}.)", ""]
+        printed = sum(len(textwrap.wrap(line, 95)) or 1 for line in lines)
+    return write_pdf(path, "\n".join(lines))
+
+
+def pdf_ingest_vs_reference(root: Path, pages: int = 160, sample: int = 800) -> dict:
+    """Ingest one ~160-page PDF, alone and from nothing, in a fresh process (start to exit:
+    imports, reading, embedding, writing), then embed texts of that ingest with the raw
+    model in this process: plain sentence-transformers (the reference) and the project's
+    backend, on the same evenly spaced sample of at most `sample` of them."""
+    import subprocess
+    import sys
+
+    from assistant.embedding import embedder_for
+    from assistant.index import load_index
+    from bench.common import peak_rss_mib
+    from bench.embeddings import corpus_texts, reference_rate
+
+    corpus = root / "corpus"
+    corpus.mkdir(parents=True)
+    n_pages = large_pdf(corpus / "handbook.pdf", pages)
+    settings = bench_settings(root / "index", corpus_dir=corpus)
+    code = ("import json, time, resource; t = time.perf_counter(); from pathlib import Path; "
+            "from assistant.index import build_index; from bench.common import bench_settings; "
+            f"r = build_index(bench_settings(Path({str(settings.index_dir)!r}), "
+            f"corpus_dir=Path({str(corpus)!r}))); "
+            "print(json.dumps({'embedded': r.embedded, 'in_process_s': time.perf_counter() - t,"
+            " 'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    with Timer() as whole:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=str(Path(__file__).resolve().parent.parent), check=True)
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    _, every = corpus_texts(load_index(settings))
+    texts = every[:: max(1, len(every) // sample)][:sample]
+    embedder = embedder_for(settings)
+    embedder.embed_batch(texts[:32])
+    with Timer() as own:
+        embedder.embed_batch(texts)
+    ref = reference_rate(settings.resolved_model_path(), texts)
+    ingest_rate = child["embedded"] / whole.s
+    return {"pages": n_pages, "texts": len(texts), "embedded": child["embedded"],
+            "ingest_texts": len(every),
+            "whole_process_s": whole.s, "ingest_texts_per_s": ingest_rate,
+            "child_peak_mib": child["peak_mib"], "backend_texts_per_s": len(texts) / own.s,
+            "reference_texts_per_s": ref, "ratio_ingest_to_reference": ingest_rate / ref,
+            "ratio_backend_to_reference": len(texts) / own.s / ref,
+            "parent_peak_mib": peak_rss_mib()}

@@ -56,11 +56,10 @@ def side_by_side(assistant, questions: list[str], items) -> dict:
     box (sentence-transformers on PyTorch), by the torch backend; and the evaluation's
     retrieval metrics for both pipelines."""
     from assistant import baselines as B
-    from assistant.embedding import get_embedder
+    from assistant.embedding import embedder_for
     from assistant.evaluation import evaluate
 
-    torch_embedder = get_embedder(assistant.settings.resolved_model_path(),
-                                  assistant.settings.batch_size, "torch")
+    torch_embedder = embedder_for(assistant.settings.with_(embedding_backend="torch"))
     with Timer() as build:
         llama_search, n_chunks = B.llama_index_default(assistant.index, assistant.embedder)
     llama_torch, _ = B.llama_index_default(assistant.index, torch_embedder)

@@ -26,12 +26,14 @@ def _log(msg: str) -> None:
 
 def run(args) -> dict:
     from assistant.answer import Assistant
-    from assistant.embedding import BACKENDS, DEFAULT_BACKEND, get_embedder
+    from assistant.config import Settings
+    from assistant.embedding import BACKENDS, embedder_for
     from assistant.evalsets import registered_sets
     from assistant.index import build_index, settings_fingerprint
     from bench import embeddings, ingest, query
     from bench.common import Timer, bench_settings, machine, question_set, run_child, workspace
 
+    DEFAULT_BACKEND = Settings.from_env().embedding_backend  # noqa: N806 (as the library names it)
     results: dict = {"machine": machine(), "quick": args.quick,
                      "command": "python -m bench.run " + " ".join(sys.argv[1:]),
                      "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -42,7 +44,7 @@ def run(args) -> dict:
 
     _log("building the shipped-corpus index")
     settings = bench_settings(workspace("shipped") / "index")
-    embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
+    embedder = embedder_for(settings)
     with Timer() as t:
         build_index(settings, embedder=embedder)
     results["shipped_build_s"] = t.s
@@ -63,8 +65,7 @@ def run(args) -> dict:
         if settings_fingerprint(own) != settings_fingerprint(settings):
             own = bench_settings(workspace(f"shipped-{backend}") / "index",
                                  embedding_backend=backend)
-            build_index(own, embedder=get_embedder(own.resolved_model_path(),
-                                                   own.batch_size, backend))
+            build_index(own, embedder=embedder_for(own))
         cold_dirs[backend] = own.index_dir
     results["cold"] = query.cold_start(cold_dirs, runs=1 if args.quick else 3)
     results["serve_all"] = query.serve_all(settings.index_dir, questions)
@@ -74,10 +75,14 @@ def run(args) -> dict:
     results["export"] = embeddings.export_time(model_path)
     results["embedding"] = embeddings.throughput(model_path, assistant.index, questions,
                                                  repeats=1 if args.quick else 2)
-    results["scores"] = embeddings.scores([DEFAULT_BACKEND] if args.quick else list(BACKENDS))
+    results["scores"] = embeddings.scores(
+        [b for b in BACKENDS if b != "torch"] if args.quick else list(BACKENDS))
 
     _log("ingestion")
     results["ingest"] = ingest.build_and_reingest(workspace("ingest"))
+    _log("ingest of a 160-page PDF, beside the reference")
+    results["pdf_ingest"] = ingest.pdf_ingest_vs_reference(
+        workspace("pdf-ingest"), sample=400 if args.quick else 800)
 
     results["scale"] = {}
     for n in args.scale:
@@ -87,6 +92,9 @@ def run(args) -> dict:
             ["-m", "bench.scale", "--n", str(n), "--base-index", str(settings.index_dir),
              "--kinds", ",".join(kinds), "--questions", "60" if args.quick else "200",
              "--ask-questions", "60" if args.quick else "200"])
+    for path in args.scale_result or []:  # sizes measured by their own bench.scale run
+        extra = json.loads(Path(path).read_text())
+        results["scale"][str(extra["n_synthetic"])] = {**extra, "separate_run": str(path)}
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
@@ -102,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hnsw-max", type=int, default=100_000,
                    help="build HNSW for comparison up to this size (it takes minutes at 1M)")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--scale-result", action="append", type=Path,
+                   help="the JSON a separate `python -m bench.scale` run printed (run alongside, "
+                        "e.g. for 1M passages), reported as its own size")
     p.add_argument("--from-json", type=Path, default=None,
                    help="re-write the report from a previous run's last-run.json, running nothing")
     args = p.parse_args(argv)

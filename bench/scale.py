@@ -14,8 +14,10 @@ What is synthetic, and how:
 Measured: for exact FAISS, IVF (8-bit codes) and HNSW (`make_faiss(kind=...)`): build time,
 index bytes, resident memory added, single-question search latency for the 50 candidates the
 retriever asks for, and recall@10 against exact search. Then the index `make_faiss` picks
-for this size, with `make_bm25`, in an `IndexData` holding real + synthetic passages, under
-the real `Retriever.search` and `Assistant.ask`: warm latency and the process's memory.
+for this size and `make_bm25` are written to disk with float16 vectors, as an ingest writes
+them, and a fresh query process loads them as `load_index` does (vectors and BM25 memory-
+mapped) into an `IndexData` of real + synthetic passages, under the real `Retriever.search`
+and `Assistant.ask`: warm latency and that process's memory.
 """
 
 from __future__ import annotations
@@ -116,51 +118,79 @@ def synthetic_passages(real, n: int, seed: int = 1):
     return passages, documents, texts
 
 
-def run(n: int, base_index: Path, questions: list[str], kinds: list[str],
-        ask_questions: int) -> dict:
-    from assistant.answer import Assistant
-    from assistant.embedding import get_embedder
-    from assistant.index import IndexData, embed_text, load_index
-    from assistant.stores import EXACT_SEARCH_MAX, make_bm25
+def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work: Path) -> dict:
+    """Make the synthetic corpus's search files in `work` as an ingest would write them
+    (float16 vectors, FAISS index, BM25 index), measuring FAISS kinds on the way."""
+    from assistant.embedding import embedder_for
+    from assistant.index import STORED_VECTORS, embed_text, load_index
+    from assistant.stores import EXACT_SEARCH_MAX, make_bm25, make_faiss
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)
     real = load_index(settings)
-    embedder = get_embedder(settings.resolved_model_path(), settings.batch_size)
-    queries = embedder.embed_batch(questions)
+    queries = embedder_for(settings).embed_batch(questions)
     n_real = len(real.passages)
-    start_rss = rss_mib()
-
     with Timer() as gen:
         vectors = np.empty((n_real + n, real.passage_vectors.shape[1]), dtype=np.float32)
         vectors[:n_real] = real.passage_vectors
-        base = np.concatenate([real.passage_vectors, real.sentence_vectors])
+        base = np.concatenate([real.passage_vectors, real.sentence_vectors]).astype(np.float32)
         synthetic_vectors(base, vectors[n_real:])
     exact_queries = len(queries) if n <= 100_000 else min(len(queries), 50)
     table, stores = faiss_table(vectors, queries, kinds, exact_queries)
     chosen = "exact" if n_real + n <= EXACT_SEARCH_MAX else "ivf"
-    store = stores.get(chosen)
-    for kind in list(stores):
-        if kind != chosen:
-            del stores[kind]
+    store = stores.pop(chosen, None) or make_faiss(vectors)
+    stores.clear()
+    work.mkdir(parents=True, exist_ok=True)
+    store.persist(persist_path=str(work / "faiss.index"))
+    np.save(work / "passage_vectors.npy", vectors.astype(STORED_VECTORS))
+    np.save(work / "sentence_vectors.npy", np.concatenate(
+        [real.sentence_vectors, vectors[n_real:]]).astype(STORED_VECTORS))
+    del vectors, store
     gc.collect()
-    if store is None:
-        from assistant.stores import make_faiss
-
-        store = make_faiss(vectors)
-
     with Timer() as texts_t:
-        syn_passages, syn_docs, syn_texts = synthetic_passages(real, n)
+        syn_passages, _, syn_texts = synthetic_passages(real, n)
     real_texts = [embed_text(p, real.documents[p.doc_id]) for p in real.passages]
-    before = rss_mib()
     with Timer() as bm25_t:
         bm25 = make_bm25([p.id for p in real.passages] + [p.id for p in syn_passages],
                          real_texts + syn_texts)
-    bm25_mib = rss_mib() - before
     scores = getattr(bm25.bm25, "scores", {}) or {}
     bm25_arrays = sum(getattr(v, "nbytes", 0) for v in scores.values()) / 2**20
-    del syn_texts
-    sentence_vectors = np.concatenate([real.sentence_vectors, vectors[n_real:]])
+    bm25.persist(str(work / "bm25"), show_progress=False)
+    return {"n_synthetic": n, "n_passages": n_real + n, "generate_s": gen.s, "faiss": table,
+            "chosen_index": chosen, "passages_build_s": texts_t.s,
+            "bm25": {"build_s": bm25_t.s, "bm25s_arrays_mib": bm25_arrays},
+            "build_peak_rss_mib": peak_rss_mib()}
+
+
+def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
+          work: Path) -> dict:
+    """A fresh query process over the files `build` wrote, loaded as `load_index` loads an
+    index (vectors and BM25 memory-mapped): its memory, and warm retrieval/ask latency."""
+    from assistant.answer import Assistant
+    from assistant.embedding import embedder_for
+    from assistant.index import IndexData, load_index
+    from assistant.stores import load_bm25
+    from bench.common import bench_settings
+
+    settings = bench_settings(base_index)
+    real = load_index(settings)
+    embedder = embedder_for(settings)
+    embedder.embed_batch(questions[:4])
+    gc.collect()
+    start_rss = rss_mib()
+    with Timer() as load:
+        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        store = FaissVectorStore.from_persist_path(str(work / "faiss.index"))
+        faiss_mib = rss_mib() - start_rss
+        vectors = np.load(work / "passage_vectors.npy", mmap_mode="r")
+        sentence_vectors = np.load(work / "sentence_vectors.npy", mmap_mode="r")
+        before = rss_mib()
+        bm25 = load_bm25(work / "bm25")
+        bm25_mib = rss_mib() - before
+        before = rss_mib()
+        syn_passages, syn_docs, _ = synthetic_passages(real, n)
+        passages_mib = rss_mib() - before
     last = int(real.sentence_offsets[-1])
     offsets = np.concatenate([real.sentence_offsets,
                               last + np.arange(1, n + 1, dtype=np.int64)])
@@ -175,17 +205,29 @@ def run(n: int, base_index: Path, questions: list[str], kinds: list[str],
         assistant = Assistant(settings, index=index, embedder=embedder)
     gc.collect()
     loaded_rss = rss_mib()
+    timings = _latencies(assistant, embedder, questions[:ask_questions], settings.k)
+    return {
+        "chosen_type": type(store.client).__name__, "load_s": load.s,
+        "assistant_init_s": init.s, **timings,
+        "memory": {"process_rss_mib": loaded_rss, "after_questions_rss_mib": rss_mib(),
+                   "before_corpus_rss_mib": start_rss, "peak_rss_mib": peak_rss_mib(),
+                   "passage_vectors_mib": vectors.nbytes / 2**20,
+                   "sentence_vectors_mib": sentence_vectors.nbytes / 2**20,
+                   "faiss_mib": faiss_mib, "bm25_mib": bm25_mib,
+                   "passages_mib": passages_mib},
+    }
 
+
+def _latencies(assistant, embedder, asked: list[str], k: int) -> dict:
     from bench.query import _fresh
 
-    asked = questions[:ask_questions]
     for q in asked[:5]:
         assistant.ask(q)
     retrieval, ask, steps = [], [], {}
     for q in asked:
         _fresh(embedder)
         with Timer() as t:
-            assistant.retriever.search(q, settings.k)
+            assistant.retriever.search(q, k)
         retrieval.append(t.ms)
         _fresh(embedder)
         with Timer() as t:
@@ -193,22 +235,8 @@ def run(n: int, base_index: Path, questions: list[str], kinds: list[str],
         ask.append(t.ms)
         for key, value in answer.timings_ms.items():
             steps.setdefault(key, []).append(value)
-    return {
-        "n_synthetic": n, "n_passages": n_real + n, "generate_s": gen.s,
-        "faiss": table, "chosen_index": chosen,
-        "chosen_type": type(store.client).__name__,
-        "bm25": {"build_s": bm25_t.s, "rss_added_mib": bm25_mib,
-                 "bm25s_arrays_mib": bm25_arrays},
-        "passages_build_s": texts_t.s, "assistant_init_s": init.s,
-        "memory": {"process_rss_mib": loaded_rss, "before_corpus_rss_mib": start_rss,
-                   "peak_rss_mib": peak_rss_mib(),
-                   "passage_vectors_mib": vectors.nbytes / 2**20,
-                   "sentence_vectors_mib": sentence_vectors.nbytes / 2**20,
-                   "faiss_mib": table.get(chosen, {}).get("bytes", 0) / 2**20,
-                   "bm25_mib": bm25_mib, "bm25s_arrays_mib": bm25_arrays},
-        "retrieval_ms": summary_ms(retrieval), "ask_ms": summary_ms(ask),
-        "ask_steps_mean_ms": {k: float(np.mean(v)) for k, v in steps.items()},
-    }
+    return {"retrieval_ms": summary_ms(retrieval), "ask_ms": summary_ms(ask),
+            "ask_steps_mean_ms": {k: float(np.mean(v)) for k, v in steps.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,11 +246,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", default="exact,ivf,hnsw")
     p.add_argument("--questions", type=int, default=200)
     p.add_argument("--ask-questions", type=int, default=200)
+    p.add_argument("--work", type=Path, default=None,
+                   help="folder for the synthetic index files (default: a fresh temporary one)")
+    p.add_argument("--query-only", action="store_true",
+                   help="measure the query process over files an earlier run left in --work")
     args = p.parse_args(argv)
-    from bench.common import question_set
+    from bench.common import question_set, run_child, workspace
 
     questions = question_set()[: args.questions]
-    result = run(args.n, args.base_index, questions, args.kinds.split(","), args.ask_questions)
+    work = args.work or workspace(f"scale-{args.n}")
+    if args.query_only:
+        print(json.dumps(query(args.n, args.base_index, questions, args.ask_questions, work)))
+        return 0
+    result = build(args.n, args.base_index, questions, args.kinds.split(","), work)
+    # the query process is a fresh one, as after an ingest: the build's memory is not in it
+    result.update(run_child(["-m", "bench.scale", "--n", str(args.n), "--base-index",
+                             str(args.base_index), "--questions", str(args.questions),
+                             "--ask-questions", str(args.ask_questions), "--work", str(work),
+                             "--query-only"], timeout=7200))
     print(json.dumps(result))
     return 0
 

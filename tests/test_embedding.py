@@ -1,0 +1,118 @@
+"""The embedder honours the Settings it is given (backend, model cache folder, batch size),
+and importing the library changes nothing in the process (environment, logging)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import PROJECT_ROOT, Settings
+
+TEXTS = [
+    "Integrated care boards should reduce waiting times for elective care.",
+    "Carers must be offered an assessment of their own needs.",
+    "The mandate sets out the objectives for NHS England for the coming year.",
+    "Patients should be able to choose where they receive treatment.",
+]
+
+
+def test_settings_backend_is_honoured_and_int8_really_embeds_at_int8(embedder):
+    from assistant.embedding import embedder_for
+
+    int8 = embedder_for(Settings(embedding_backend="onnx-int8"))
+    fp32 = embedder_for(Settings(embedding_backend="onnx"))
+    assert int8.backend == "onnx-int8" and fp32.backend == "onnx"
+    assert int8._encoder._onnx_file.name == "model_int8.onnx"
+    assert fp32._encoder._onnx_file.name == "model.onnx"
+    a, b = int8.embed_batch(TEXTS), fp32.embed_batch(TEXTS)
+    cos = (a * b).sum(axis=1)
+    # the same embedding, computed with int8 weights: close to float32, never identical
+    assert cos.min() > 0.95
+    assert not np.allclose(a, b, atol=1e-4)
+    assert np.allclose(b, embedder.embed_batch(TEXTS), atol=1e-5)
+
+
+def test_settings_batch_size_and_model_cache_dir_are_honoured(tmp_path):
+    from assistant.embedding import embedder_for
+
+    default = embedder_for(Settings())
+    source = default._encoder._onnx_file.parent
+    cache = tmp_path / "models"
+    shutil.copytree(source, cache / "onnx" / source.name)  # an export made earlier
+    settings = Settings(model_cache_dir=cache, batch_size=8)
+    own = embedder_for(settings)
+    assert own is not default
+    assert own.batch_size == 8
+    assert own._encoder._onnx_file.is_relative_to(cache)
+    assert np.allclose(own.embed_batch(TEXTS), default.embed_batch(TEXTS), atol=1e-5)
+
+
+def test_build_index_embeds_with_the_backend_its_settings_name(tmp_path, monkeypatch):
+    from assistant.embedding import Embedder
+    from assistant.index import build_index, load_index
+
+    used = []
+    real = Embedder.embed_batch
+
+    def spy(self, texts, *args, **kwargs):
+        used.append((self.backend, self._encoder._onnx_file.name, len(texts)))
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(Embedder, "embed_batch", spy)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "policy.txt").write_text(
+        "Local Care Policy\n\n1. Waiting times\n\n1.1 " + TEXTS[0] + "\n\n1.2 " + TEXTS[1] + "\n",
+        encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index",
+                        data_dir=tmp_path / "data", embedding_backend="onnx-int8")
+    build_index(settings)  # no embedder passed: it must come from the settings
+    index = load_index(settings)
+    assert index.manifest["vectors"] == "int8"
+    assert used and all(u[:2] == ("onnx-int8", "model_int8.onnx") for u in used)
+    assert sum(u[2] for u in used) >= len(index.passages) + int(index.sentence_offsets[-1])
+
+
+def test_importing_the_library_changes_neither_environment_nor_logging():
+    code = ("import logging, os; before = dict(os.environ); "
+            "import assistant.embedding, assistant.index, assistant.answer, assistant.cli; "
+            "assert dict(os.environ) == before, set(os.environ) ^ set(before); "
+            "assert logging.root.manager.disable == 0; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=PROJECT_ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_only_the_settings_module_reads_the_environment():
+    offenders = []
+    for path in sorted(Path(PROJECT_ROOT, "assistant").rglob("*.py")):
+        if path.name == "config.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        for needle in ("os.environ", "os.getenv", "logging.disable("):
+            if needle in source:
+                offenders.append(f"{path.name}: {needle}")
+    assert offenders == []
+
+
+def test_index_vectors_are_half_precision_memory_mapped_and_faithful(index, embedder):
+    """Passage and sentence vectors load as float16 memory maps, and scoring with them
+    gives the model's float32 cosines to within 1e-3."""
+    from assistant.index import embed_text
+
+    for vectors in (index.passage_vectors, index.sentence_vectors):
+        assert isinstance(vectors, np.memmap) and vectors.dtype == np.float16
+        assert not vectors.flags.writeable
+    rows = list(range(0, len(index.passages), max(1, len(index.passages) // 12)))
+    texts = [embed_text(index.passages[i], index.documents[index.passages[i].doc_id])
+             for i in rows]
+    fresh = embedder.embed_batch(texts)
+    question = embedder.embed("Which objective covers carers?")
+    stored = np.asarray(index.passage_vectors[rows], dtype=np.float32)
+    assert np.abs(stored @ question - fresh @ question).max() < 1e-3
+    assert (stored * fresh).sum(axis=1).min() > 0.9999
