@@ -15,7 +15,7 @@ import unicodedata
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import AssistantError, QuestionError
+from assistant.errors import AssistantError, QuestionError, UnknownDocumentError
 from assistant.index import IndexData, load_index
 from assistant.objectives import (
     ObjectiveMapper,
@@ -120,7 +120,7 @@ class Assistant:
             return None
         unknown = [d for d in doc_ids if d not in self.index.documents]
         if unknown:
-            raise AssistantError(
+            raise UnknownDocumentError(
                 f"Unknown document id {', '.join(repr(u) for u in unknown)}; "
                 f"known ids: {', '.join(self.doc_ids)}."
             )

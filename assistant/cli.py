@@ -1,5 +1,6 @@
-"""The command line: `assistant ingest | ask | objectives | eval`. The only place where errors
-become messages on stderr and exit codes (1: a problem the user can fix, 2: bad usage)."""
+"""The command line: `assistant ingest | ask | objectives | eval | docs | serve`. The only
+place where errors become messages on stderr and exit codes
+(1: a problem the user can fix, 2: bad usage)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="choose the refusal threshold on eval/calibration.jsonl and print it")
 
     sub.add_parser("docs", help="list the indexed documents")
+
+    srv = sub.add_parser("serve", help="the HTTP API (POST /ask, GET /provisions, ...)")
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
     return p
 
 
@@ -200,6 +207,18 @@ def _docs(args, settings: Settings) -> int:
     return 0
 
 
+def _serve(args, settings: Settings) -> int:
+    from assistant.api import serve
+
+    if not 1 <= args.port <= 65535:
+        raise AssistantError(f"--port {args.port} is not a port number (1-65535).")
+    if args.workers < 1:
+        raise AssistantError("--workers must be at least 1.")
+    logging.getLogger("assistant").setLevel(logging.INFO)  # access logs, one JSON line each
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
 def format_answer(answer) -> str:
     """Plain-text rendering of an Answer for the terminal."""
     lines = [answer.answer, ""]
@@ -222,4 +241,4 @@ def format_answer(answer) -> str:
 
 
 _COMMANDS = {"ingest": _ingest, "ask": _ask, "objectives": _objectives, "eval": _eval,
-             "docs": _docs}
+             "docs": _docs, "serve": _serve}

@@ -43,6 +43,12 @@ class Settings:
     # where the ONNX export of the bundled model is kept; made there on first use, offline
     model_cache_dir: Path = (
         Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "nhs-policy-assistant")
+    # PostgreSQL (with pgvector) as the shared store when set, e.g.
+    # postgresql://user:password@host:5432/assistant; empty: the index files on disk
+    database_url: str = ""
+    # HTTP API (`assistant serve`) limits
+    api_max_body_bytes: int = 16_384
+    api_requests_per_minute: int = 120
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
