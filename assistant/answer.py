@@ -14,9 +14,10 @@ import unicodedata
 
 import numpy as np
 
+from assistant.backends import load_data
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError, UnknownDocumentError
-from assistant.index import IndexData, load_index
+from assistant.index import IndexData
 from assistant.objectives import (
     ObjectiveMapper,
     asks_for_fact,
@@ -91,7 +92,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, index: IndexData | None = None,
                  embedder=None) -> None:
         self.settings = settings or Settings.from_env()
-        self.index = index or load_index(self.settings)
+        self.index = index or load_data(self.settings)
         if embedder is None:
             from assistant.embedding import get_embedder
 

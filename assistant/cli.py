@@ -117,6 +117,12 @@ def _ingest(args, settings: Settings) -> int:
             bar.close()
     for _name, reason in report.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
+    if settings.database_url:  # the files were the workspace; publish them for every server
+        from assistant.index import load_index
+        from assistant.pgstore import publish
+
+        name = publish(settings, load_index(settings))
+        print(f"Published build {name} to the database.", file=sys.stderr)
     print(
         f"Indexed {len(report.indexed)} document(s), {report.passages} passages "
         f"({report.embedded} texts embedded, {report.reused} reused) in {report.seconds:.1f}s; "
@@ -131,7 +137,8 @@ def _load(settings: Settings):
     from assistant.index import corpus_changed
 
     assistant = Assistant(settings)
-    changed = corpus_changed(assistant.index.manifest, settings.corpus_dir)
+    changed = [] if settings.database_url else corpus_changed(assistant.index.manifest,
+                                                              settings.corpus_dir)
     if changed:
         print(f"note: the corpus changed since the index was built ({', '.join(changed[:3])}"
               f"{', ...' if len(changed) > 3 else ''}); run `assistant ingest` to update it.",
@@ -198,9 +205,9 @@ def _eval(args, settings: Settings) -> int:
 
 
 def _docs(args, settings: Settings) -> int:
-    from assistant.index import load_index
+    from assistant.backends import load_data
 
-    index = load_index(settings)
+    index = load_data(settings)
     for d in index.manifest["documents"]:
         print(f"{d['doc_id']:28} {d['passages']:4} passages  {d['pages'] or '-':>3} pages  "
               f"{d['title']}")

@@ -46,6 +46,10 @@ class Settings:
     # PostgreSQL (with pgvector) as the shared store when set, e.g.
     # postgresql://user:password@host:5432/assistant; empty: the index files on disk
     database_url: str = ""
+    # the database's vector index: "hnsw" (pgvector HNSW) or "exact" (no index: exact
+    # search by sequential scan, for small corpora or pgvector builds whose HNSW code
+    # needs CPU instructions the server lacks; see README, "PostgreSQL")
+    pg_vector_index: str = "hnsw"
     # HTTP API (`assistant serve`) limits
     api_max_body_bytes: int = 16_384
     api_requests_per_minute: int = 120

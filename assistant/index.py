@@ -75,6 +75,8 @@ class IndexData:
     bm25: object  # llama_index BM25Retriever
     path: Path
     by_id: dict[str, int] = field(default_factory=dict)
+    # the Store searched (assistant.stores.Store); None: the FAISS + BM25 files above
+    store: object | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {p.id: i for i, p in enumerate(self.passages)}
