@@ -119,7 +119,7 @@ def _ingest(args, settings: Settings) -> int:
         print(f"skipped: {reason}", file=sys.stderr)
     if settings.database_url:  # the files were the workspace; publish them for every server
         from assistant.index import load_index
-        from assistant.pgstore import publish
+        from assistant.pgpublish import publish
 
         name = publish(settings, load_index(settings))
         print(f"Published build {name} to the database.", file=sys.stderr)

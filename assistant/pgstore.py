@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import AssistantError, IndexMissingError, IngestError, StoreUnavailableError
-from assistant.index import IndexData, embed_text
+from assistant.errors import AssistantError, IndexMissingError, StoreUnavailableError
+from assistant.index import IndexData
 from assistant.types import ConsultationQuestion, Document, Objective, Passage
 
 logger = logging.getLogger(__name__)
@@ -35,7 +33,6 @@ logger = logging.getLogger(__name__)
 _HNSW = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_ef_search": 100,
          "hnsw_dist_method": "vector_cosine_ops"}
 _EF_SEARCH_MAX = 1000  # pgvector's upper bound
-_INGEST_LOCK = 0x6173_7369  # advisory lock key held by one publishing ingest at a time
 _MIGRATE_LOCK = 0x6173_736D
 _ARRAYS = ("passage_vectors", "sentence_vectors", "sentence_offsets", "objective_vectors",
            "heading_vectors")
@@ -73,7 +70,37 @@ MIGRATIONS: list[str] = [
         data bytea NOT NULL,
         PRIMARY KEY (build_id, name));
     """,
+    # 2: term statistics of each build, for BM25 scoring in SQL
+    """
+    CREATE TABLE assistant_terms (
+        build_id bigint NOT NULL REFERENCES assistant_builds ON DELETE CASCADE,
+        lexeme text NOT NULL,
+        df int NOT NULL,
+        PRIMARY KEY (build_id, lexeme));
+    ALTER TABLE assistant_builds ADD COLUMN lexical jsonb;
+    """,
 ]
+
+# BM25 as the files store scores it (bm25s, "lucene" variant), over the same tokens: the
+# passages' and the question's words are tokenised, stop-worded and stemmed as the files
+# store's BM25Retriever does, and kept in a tsvector column (`lexemes`, GIN-indexed).
+_K1, _B = 1.5, 0.75
+_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_BM25_SQL = """
+WITH q AS (
+    SELECT t.lexeme, ln(1 + (:n - t.df + 0.5) / (t.df + 0.5)) AS idf
+    FROM unnest(CAST(:tokens AS text[])) u(lexeme)
+    JOIN assistant_terms t ON t.build_id = :b AND t.lexeme = u.lexeme)
+SELECT d.node_id, sum(q.idf * v.tf * :k1p1
+                      / (v.tf + :k1 * (1 - :bb + :bb * d.n_tokens / :avgdl))) AS score
+FROM {table} d
+CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1) AS tf
+                    FROM unnest(d.lexemes)) v
+JOIN q ON q.lexeme = v.lexeme
+WHERE d.lexemes @@ (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM q)::tsquery
+  {where}
+GROUP BY d.node_id ORDER BY score DESC, d.node_id LIMIT :k
+"""
 
 
 def _sqlalchemy_url(url: str, driver: str) -> str:
@@ -157,9 +184,12 @@ class PgStore:
     over an OR of the query's stemmed terms), both through llama-index's PGVectorStore
     with the document filter as MetadataFilters, applied in SQL."""
 
-    def __init__(self, url: str, build_id: int, dim: int, index_kind: str = "hnsw") -> None:
+    def __init__(self, url: str, build_id: int, dim: int, index_kind: str = "hnsw",
+                 lexical: dict | None = None) -> None:
         self.store = vector_store(url, build_id, dim, index_kind=index_kind)
         self.hnsw = index_kind == "hnsw"
+        self.url, self.build_id = url, build_id
+        self.lexical = lexical or {"n": 1, "avgdl": 1.0}
 
     def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,
                k: int = 10, filters: dict[str, list[str]] | None = None
@@ -169,7 +199,6 @@ class PgStore:
             MetadataFilter,
             MetadataFilters,
             VectorStoreQuery,
-            VectorStoreQueryMode,
         )
 
         docs = (filters or {}).get("doc_id")
@@ -182,12 +211,35 @@ class PgStore:
             ef = min(_EF_SEARCH_MAX, max(_HNSW["hnsw_ef_search"], 2 * k))
             result = self.store.query(query, **({"hnsw_ef_search": ef} if self.hnsw else {}))
         elif terms is not None:
-            query = VectorStoreQuery(query_str=terms, sparse_top_k=k, similarity_top_k=k,
-                                     mode=VectorStoreQueryMode.TEXT_SEARCH, filters=where)
-            result = self.store.query(query)
+            return self._bm25(terms, k, list(docs) if docs else None)
         else:
             raise ValueError("search needs a vector or terms")
         return [(i, float(s)) for i, s in zip(result.ids, result.similarities, strict=True)]
+
+    def _bm25(self, terms: str, k: int, docs: list[str] | None) -> list[tuple[str, float]]:
+        """BM25 over the build's `lexemes` tsvector, with the build's document frequencies.
+
+        Why not PGVectorStore's own text search: it ranks by `ts_rank` (no IDF) over
+        PostgreSQL's English parser, whose tokens differ from the files store's. On the
+        evaluation set that gave recall@5 0.898 and MRR@10 0.818 against 0.905 and 0.831
+        for the files store, and BM25 over PostgreSQL's tokens 0.896 and 0.824; with the
+        same tokens, both stores rank alike."""
+        from sqlalchemy import bindparam, text
+
+        tokens = tokenize([terms])[0]
+        if not tokens:
+            return []
+        where = "AND d.metadata_->>'doc_id' IN :docs" if docs else ""
+        sql = text(_BM25_SQL.format(table="data_" + _vector_table(self.build_id),
+                                    where=where))
+        params = {"tokens": tokens, "b": self.build_id, "n": self.lexical["n"],
+                  "avgdl": self.lexical["avgdl"], "k1": _K1, "k1p1": _K1 + 1, "bb": _B,
+                  "k": k}
+        if docs:
+            sql = sql.bindparams(bindparam("docs", expanding=True))
+            params["docs"] = docs
+        with engine(self.url).connect() as conn:
+            return [(i, float(s)) for i, s in conn.execute(sql, params)]
 
 
 # ---------------------------------------------------------------------------- read
@@ -219,12 +271,12 @@ def load_pg_index(settings: Settings) -> IndexData:
         with engine(url).connect().execution_options(
                 isolation_level="REPEATABLE READ") as conn, conn.begin():
             row = conn.execute(text(
-                "SELECT b.build_id, b.manifest FROM assistant_current c "
+                "SELECT b.build_id, b.manifest, b.lexical FROM assistant_current c "
                 "JOIN assistant_builds b USING (build_id)")).first()
             if row is None:
                 raise IndexMissingError("No index has been published to the database; "
                                         "run `assistant ingest` to build it.")
-            build_id, manifest = row
+            build_id, manifest, lexical = row
             data = _read_build(conn, build_id)
     except IndexMissingError:
         raise
@@ -238,7 +290,7 @@ def load_pg_index(settings: Settings) -> IndexData:
     index = IndexData(manifest=manifest, vector_store=None, bm25=None,
                       path=Path(f"postgresql:{manifest.get('name', build_id)}"), **data)
     index.store = PgStore(url, build_id, int(manifest["dimension"]),
-                          manifest.get("pg_vector_index", "hnsw"))
+                          manifest.get("pg_vector_index", "hnsw"), lexical)
     return index
 
 
@@ -273,95 +325,17 @@ def _read_build(conn, build_id: int) -> dict:
             **{name: arrays[name] for name in _ARRAYS}}
 
 
-# ---------------------------------------------------------------------------- publish
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-worded, stemmed tokens, as the files store's BM25 makes them."""
+    import Stemmer
+
+    from assistant.stores import quiet_bm25s
+
+    bm25s = quiet_bm25s()
+    return bm25s.tokenize(texts, stopwords="english", stemmer=_stemmer(Stemmer),
+                          token_pattern=_TOKEN_PATTERN, return_ids=False, show_progress=False)
 
 
-def publish(settings: Settings, index: IndexData) -> str:
-    """Copy a loaded build into PostgreSQL as a new build and switch it in atomically;
-    return its name. One publishing ingest at a time (IngestError for a second one)."""
-    from sqlalchemy import text
-
-    url = settings.database_url
-    migrate(url)
-    with engine(url).connect() as lock:
-        if not lock.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                            {"k": _INGEST_LOCK}).scalar():
-            raise IngestError("Another ingest is publishing to the database; try again "
-                              "when it has finished.")
-        try:
-            _drop_builds(url, "state = 'building'")  # left by a killed ingest
-            build_id, name = _write_build(settings, index)
-            with engine(url).begin() as conn:  # the switch: one transaction
-                conn.execute(text("INSERT INTO assistant_current (build_id) VALUES (:b) "
-                                  "ON CONFLICT (singleton) DO UPDATE SET build_id = :b, "
-                                  "switched_at = now()"), {"b": build_id})
-                conn.execute(text("UPDATE assistant_builds SET state = 'live' "
-                                  "WHERE build_id = :b"), {"b": build_id})
-            _drop_builds(url, "build_id NOT IN (SELECT build_id FROM assistant_builds "
-                              "WHERE state = 'live' ORDER BY build_id DESC LIMIT 2)")
-        finally:
-            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _INGEST_LOCK})
-            lock.commit()
-    logger.info("published build %s (%d passages)", name, len(index.passages))
-    return name
-
-
-def _write_build(settings: Settings, index: IndexData) -> tuple[int, str]:
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-    from sqlalchemy import text
-
-    url, kind = settings.database_url, settings.pg_vector_index
-    manifest = {**index.manifest, "name": index.path.name, "pg_vector_index": kind}
-    with engine(url).begin() as conn:
-        name = f"{index.path.name}-{time.time_ns() % 10**9}"
-        build_id = conn.execute(text(
-            "INSERT INTO assistant_builds (name, manifest) VALUES (:n, :m) "
-            "RETURNING build_id"), {"n": name, "m": json.dumps(manifest)}).scalar()
-        conn.execute(text("INSERT INTO assistant_documents VALUES (:b, :d, :m, :t)"), [
-            {"b": build_id, "d": d.doc_id, "t": d.text,
-             "m": json.dumps({**d.meta(), "page_points": d.page_points})}
-            for d in index.documents.values()])
-        rows = [{"b": build_id, "p": i, "k": "objective", "d": o.doc_id,
-                 "data": json.dumps(o.to_dict())} for i, o in enumerate(index.objectives)]
-        rows += [{"b": build_id, "p": i, "k": "question", "d": q.doc_id,
-                  "data": json.dumps(q.to_dict())} for i, q in enumerate(index.questions)]
-        if rows:
-            conn.execute(text("INSERT INTO assistant_provisions VALUES "
-                              "(:b, :p, :k, :d, :data)"), rows)
-        conn.execute(text("INSERT INTO assistant_arrays VALUES (:b, :n, :data)"), [
-            {"b": build_id, "n": name_, "data": _npy(getattr(index, name_))}
-            for name_ in _ARRAYS])
-    store = vector_store(url, build_id, int(index.manifest["dimension"]), setup=True,
-                         index_kind=kind)
-    nodes = [TextNode(id_=p.id, text=embed_text(p, index.documents[p.doc_id]),
-                      embedding=index.passage_vectors[row].tolist(),
-                      metadata={"doc_id": p.doc_id, "row": row, "passage": p.to_dict()},
-                      # the source document: llama-index writes its id as metadata "doc_id"
-                      relationships={NodeRelationship.SOURCE: RelatedNodeInfo(
-                          node_id=p.doc_id)},
-                      excluded_embed_metadata_keys=["passage", "row"],
-                      excluded_llm_metadata_keys=["passage", "row"])
-             for row, p in enumerate(index.passages)]
-    for i in range(0, len(nodes), 2000):
-        store.add(nodes[i : i + 2000])
-    return build_id, name
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _drop_builds(url: str, where: str) -> None:
-    """Drop the builds matching `where` (never the one in use) and their passage tables."""
-    from sqlalchemy import text
-
-    with engine(url).begin() as conn:
-        ids = [r[0] for r in conn.execute(text(
-            f"SELECT build_id FROM assistant_builds WHERE ({where}) AND build_id NOT IN "
-            "(SELECT build_id FROM assistant_current)"))]
-        for build_id in ids:
-            conn.execute(text(f"DROP TABLE IF EXISTS data_{_vector_table(build_id)}"))
-            conn.execute(text("DELETE FROM assistant_builds WHERE build_id = :b"),
-                         {"b": build_id})
+@functools.cache
+def _stemmer(module):
+    return module.Stemmer("english")

@@ -28,7 +28,7 @@ def pg():
 @pytest.fixture(scope="module")
 def pg_settings(pg, built, index) -> Settings:
     """The session's index, published to the database."""
-    from assistant.pgstore import publish
+    from assistant.pgpublish import publish
 
     settings = built.with_(database_url=pg.url)
     publish(settings, index)
@@ -111,12 +111,34 @@ def test_off_topic_refused_and_filters_on_both_stores(any_assistant):
     assert {c.doc_id for c in answer.citations + answer.closest} == {"draft-mandate-2012"}
 
 
+def test_both_stores_rank_the_evaluation_questions_alike(pg_assistant, assistant):
+    """The lexical side scores BM25 over the same tokens as the files store, and the
+    dense side finds what exact search finds, so the hybrid rankings agree."""
+    from assistant.config import PROJECT_ROOT
+
+    rows = (PROJECT_ROOT / "eval" / "questions.jsonl").read_text().splitlines()
+    questions = [json.loads(r)["question"] for r in rows if r.strip()]
+    same_lexical = same_top5 = 0
+    for q in questions:
+        lex = [[i for i, _ in a.retriever.store.search(terms=q, k=10)]
+               for a in (assistant, pg_assistant)]
+        same_lexical += lex[0] == lex[1]
+        vector = assistant.embedder.embed(q)
+        top = [[h.passage.id for h in a.retriever.search(q, 5, vector=vector)]
+               for a in (assistant, pg_assistant)]
+        same_top5 += top[0] == top[1]
+    assert same_lexical / len(questions) >= 0.95
+    assert same_top5 / len(questions) >= 0.95
+
+
 def test_publish_switches_atomically_while_readers_load(pg_settings, index, embedder):
     """Readers loading in a loop while two builds are published see whole builds only,
-    and the version they see changes; builds older than the previous one are dropped."""
+    and the version they see changes; builds older than the previous one are dropped.
+    (Runs after the tests that use `pg_assistant`, whose build it drops.)"""
     from sqlalchemy import text
 
-    from assistant.pgstore import current_version, engine, load_pg_index, publish
+    from assistant.pgpublish import publish
+    from assistant.pgstore import current_version, engine, load_pg_index
 
     before = current_version(pg_settings)
     seen, errors, stop = set(), [], threading.Event()
@@ -166,3 +188,20 @@ def test_api_on_postgres_503_while_the_database_is_down_then_recovers(pg_setting
             if r.status_code == 200:
                 break
         assert r.status_code == 200 and r.json()["objectives"][0]["number"] == "15"
+
+
+def test_a_second_publisher_is_refused_while_one_publishes(pg_settings, index):
+    from sqlalchemy import text
+
+    from assistant.errors import IngestError
+    from assistant.pgpublish import _INGEST_LOCK, publish
+    from assistant.pgstore import engine
+
+    with engine(pg_settings.database_url).connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _INGEST_LOCK})
+        try:
+            with pytest.raises(IngestError, match="Another ingest is publishing"):
+                publish(pg_settings, index)
+        finally:
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _INGEST_LOCK})
+            other.commit()
