@@ -156,3 +156,11 @@ def test_no_index_is_503_until_one_is_built(tmp_path, embedder):
         r = httpx.post(f"{url}/ask", json={"question": "Which objective covers carers?"},
                        timeout=60)
         assert r.status_code == 200 and r.json()["objectives"][0]["number"] == "15"
+
+
+def test_serve_rejects_a_bad_port_in_one_line(capsys):
+    from assistant.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --port 70000 is not a port number (1-65535)."]
