@@ -47,8 +47,7 @@ class Settings:
     # postgresql://user:password@host:5432/assistant; empty: the index files on disk
     database_url: str = ""
     # the database's vector index: "hnsw" (pgvector HNSW) or "exact" (no index: exact
-    # search by sequential scan, for small corpora or pgvector builds whose HNSW code
-    # needs CPU instructions the server lacks; see README, "PostgreSQL")
+    # search by sequential scan, for small corpora; see README, "When to move to PostgreSQL")
     pg_vector_index: str = "hnsw"
     # HTTP API (`assistant serve`) limits
     api_max_body_bytes: int = 16_384
