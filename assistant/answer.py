@@ -15,11 +15,12 @@ import unicodedata
 import numpy as np
 
 from assistant import compose
+from assistant.backends import load_data
 from assistant.compose import Composer
 from assistant.config import Settings
-from assistant.errors import AssistantError, QuestionError
+from assistant.errors import AssistantError, QuestionError, UnknownDocumentError
 from assistant.followup import resolve
-from assistant.index import IndexData, load_index
+from assistant.index import IndexData
 from assistant.objectives import (
     ObjectiveMapper,
     asks_for_fact,
@@ -123,7 +124,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, index: IndexData | None = None,
                  embedder=None) -> None:
         self.settings = settings or Settings.from_env()
-        self.index = index or load_index(self.settings)
+        self.index = index or load_data(self.settings)
         if embedder is None:
             from assistant.embedding import embedder_for
 
@@ -154,7 +155,7 @@ class Assistant:
             return None
         unknown = [d for d in doc_ids if d not in self.index.documents]
         if unknown:
-            raise AssistantError(
+            raise UnknownDocumentError(
                 f"Unknown document id {', '.join(repr(u) for u in unknown)}; "
                 f"known ids: {', '.join(self.doc_ids)}."
             )

@@ -1,5 +1,6 @@
-"""The command line: `assistant ingest | ask | objectives | eval`. The only place where errors
-become messages on stderr and exit codes (1: a problem the user can fix, 2: bad usage)."""
+"""The command line: `assistant ingest | ask | objectives | eval | docs | serve`. The only
+place where errors become messages on stderr and exit codes
+(1: a problem the user can fix, 2: bad usage)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="choose the refusal threshold on eval/calibration.jsonl and print it")
 
     sub.add_parser("docs", help="list the indexed documents")
+
+    srv = sub.add_parser("serve", help="the HTTP API (POST /ask, GET /provisions, ...)")
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
     return p
 
 
@@ -119,6 +126,12 @@ def _ingest(args, settings: Settings) -> int:
             bar.close()
     for _name, reason in report.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
+    if settings.database_url:  # the files were the workspace; publish them for every server
+        from assistant.index import load_index
+        from assistant.pgpublish import publish
+
+        name = publish(settings, load_index(settings))
+        print(f"Published build {name} to the database.", file=sys.stderr)
     print(
         f"Indexed {len(report.indexed)} document(s), {report.passages} passages "
         f"({report.embedded} texts embedded, {report.reused} reused) in {report.seconds:.1f}s; "
@@ -133,7 +146,8 @@ def _load(settings: Settings):
     from assistant.index import corpus_changed
 
     assistant = Assistant(settings)
-    changed = corpus_changed(assistant.index.manifest, settings.corpus_dir)
+    changed = [] if settings.database_url else corpus_changed(assistant.index.manifest,
+                                                              settings.corpus_dir)
     if changed:
         print(f"note: the corpus changed since the index was built ({', '.join(changed[:3])}"
               f"{', ...' if len(changed) > 3 else ''}); run `assistant ingest` to update it.",
@@ -222,12 +236,24 @@ def _eval(args, settings: Settings) -> int:
 
 
 def _docs(args, settings: Settings) -> int:
-    from assistant.index import load_index
+    from assistant.backends import load_data
 
-    index = load_index(settings)
+    index = load_data(settings)
     for d in index.manifest["documents"]:
         print(f"{d['doc_id']:28} {d['passages']:4} passages  {d['pages'] or '-':>3} pages  "
               f"{d['title']}")
+    return 0
+
+
+def _serve(args, settings: Settings) -> int:
+    from assistant.api import serve
+
+    if not 1 <= args.port <= 65535:
+        raise AssistantError(f"--port {args.port} is not a port number (1-65535).")
+    if args.workers < 1:
+        raise AssistantError("--workers must be at least 1.")
+    logging.getLogger("assistant").setLevel(logging.INFO)  # access logs, one JSON line each
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -257,4 +283,4 @@ def format_answer(answer) -> str:
 
 
 _COMMANDS = {"ingest": _ingest, "ask": _ask, "objectives": _objectives, "eval": _eval,
-             "docs": _docs}
+             "docs": _docs, "serve": _serve}

@@ -48,6 +48,15 @@ class Settings:
     # where the ONNX export of the bundled model is kept; made there on first use, offline
     model_cache_dir: Path = (
         Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "nhs-policy-assistant")
+    # PostgreSQL (with pgvector) as the shared store when set, e.g.
+    # postgresql://user:password@host:5432/assistant; empty: the index files on disk
+    database_url: str = ""
+    # the database's vector index: "hnsw" (pgvector HNSW) or "exact" (no index: exact
+    # search by sequential scan, for small corpora; see README, "When to move to PostgreSQL")
+    pg_vector_index: str = "hnsw"
+    # HTTP API (`assistant serve`) limits
+    api_max_body_bytes: int = 16_384
+    api_requests_per_minute: int = 120
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -22,3 +22,11 @@ class IndexMismatchError(AssistantError):
 
 class QuestionError(AssistantError):
     """The question itself is unusable (empty, too long)."""
+
+
+class UnknownDocumentError(AssistantError):
+    """A document id that the index does not hold."""
+
+
+class StoreUnavailableError(AssistantError):
+    """The store (the index files or the database) cannot be reached just now."""

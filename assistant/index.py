@@ -84,6 +84,8 @@ class IndexData:
     path: Path
     by_id: dict[str, int] = field(default_factory=dict)
     provisions: list[Provision] = field(default_factory=list)  # every kind, document order
+    # the Store searched (assistant.stores.Store); None: the FAISS + BM25 files above
+    store: object | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {p.id: i for i, p in enumerate(self.passages)}

@@ -16,12 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.index import IndexData
+from assistant.stores import FileStore
 from assistant.types import Hit
 
-# Candidates taken from each ranking before fusion; with a document filter on a small
-# index every passage is a candidate, so the filter never starves the result.
+# Candidates taken from each ranking before fusion (a document filter is applied inside
+# the store, so it never starves the result).
 _CANDIDATES = 50
-_FILTER_SCAN_ALL = 50_000
 # Weight of the objective-group ranking in the fusion (the other two weigh 1 each).
 _STRUCTURE_WEIGHT = 2.0
 # Lead of the best objective's score over the second that lets it speak for a question
@@ -42,52 +42,27 @@ class Retriever:
                                  if p.kind.value not in {"objective", "consultation_question"}}
                                 - {o.doc_id for o in index.objectives})
         self._doc_of = np.array([p.doc_id for p in index.passages])
+        # the passages' Store: the index files by default, PostgreSQL when loaded from it
+        self.store = getattr(index, "store", None) or FileStore(index)
 
     def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
         if not doc_ids:
             return None
         return np.isin(self._doc_of, list(doc_ids))
 
-    def dense(self, vector: np.ndarray, n: int, mask: np.ndarray | None) -> list[int]:
-        """Passage rows by descending cosine, through the llama-index FAISS vector store."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+    def dense(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None
+              ) -> list[int]:
+        """Passage rows by descending cosine, from the store (filters applied inside it)."""
+        found = self.store.search(vector=vector, k=n, filters=_filters(doc_ids))
+        return [self.index.by_id[i] for i, _ in found]
 
-        total = len(self.index.passages)
-        want = total if (mask is not None and total <= _FILTER_SCAN_ALL) else n
-        want = min(total, want if mask is None else max(want, n * 20))
-        result = self.index.vector_store.query(
-            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=want)
-        )
-        rows = [int(i) for i in result.ids]
-        if mask is not None:
-            rows = [r for r in rows if mask[r]]
-        return rows[:n]
-
-    def lexical(self, query: str, n: int, mask: np.ndarray | None) -> tuple[list[int], dict]:
-        """Passage rows by descending BM25 score, with the scores (empty if no term matches)."""
-        from assistant.stores import quiet_bm25s
-
-        bm25s = quiet_bm25s()
-
-        retriever = self.index.bm25
-        tokens = bm25s.tokenize(query, stopwords="english", stemmer=retriever.stemmer,
-                                token_pattern=retriever.token_pattern, return_ids=False,
-                                show_progress=False)
-        tokens = [[t for t in tokens[0] if t in retriever.bm25.vocab_dict]]
-        if not tokens[0]:
-            return [], {}
-        scores = retriever.bm25.get_scores(tokens[0])
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        rows, found = [], {}
-        for row in top.tolist():
-            if scores[row] > 0:
-                rows.append(row)
-                found[row] = float(scores[row])
-        return rows, found
+    def lexical(self, query: str, n: int, doc_ids: list[str] | None = None
+                ) -> tuple[list[int], dict]:
+        """Passage rows by descending lexical score, with the scores (empty if no term
+        matches), from the store (filters applied inside it)."""
+        found = self.store.search(terms=query, k=n, filters=_filters(doc_ids))
+        rows = [self.index.by_id[i] for i, _ in found]
+        return rows, {self.index.by_id[i]: s for i, s in found}
 
     def semantic(self, vector: np.ndarray, candidates: list[int]
                  ) -> tuple[list[int], dict[int, float]]:
@@ -123,8 +98,8 @@ class Retriever:
             vector = self.embedder.embed(query)
         mask = self.doc_mask(doc_ids)
         n = max(_CANDIDATES, k * 4)
-        dense_rows = self.dense(vector, n, mask)
-        lexical_rows, bm25_scores = self.lexical(query, n, mask)
+        dense_rows = self.dense(vector, n, doc_ids)
+        lexical_rows, bm25_scores = self.lexical(query, n, doc_ids)
         semantic_rows, cos_of = self.semantic(vector, dense_rows + lexical_rows)
         fused: dict[int, float] = {}
         for ranking in (semantic_rows, lexical_rows):
@@ -215,3 +190,7 @@ class Retriever:
         first = order[0]
         rest = sorted((r for r in fused if r != first), key=lambda r: (-fused[r], -cos_of[r]))
         return [first, *rest]
+
+
+def _filters(doc_ids: list[str] | None) -> dict[str, list[str]] | None:
+    return {"doc_id": list(doc_ids)} if doc_ids else None

@@ -8,10 +8,12 @@ import functools
 import json
 import logging
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-__all__ = ["EXACT_SEARCH_MAX", "load_bm25", "make_bm25", "make_faiss", "quiet_bm25s"]
+__all__ = ["EXACT_SEARCH_MAX", "FileStore", "Store", "load_bm25", "make_bm25", "make_faiss",
+           "quiet_bm25s"]
 
 EXACT_SEARCH_MAX = 50_000  # above this many passages IVF replaces exact search (BENCHMARKS.md)
 
@@ -96,3 +98,78 @@ def load_bm25(path: Path):
     model = bm25s.BM25.load(str(path), load_corpus=False, mmap=True, show_progress=False)
     args = json.loads((Path(path) / "retriever.json").read_text(encoding="utf-8"))
     return BM25Retriever(existing_bm25=model, **args)
+
+
+# ---------------------------------------------------------------------------- Store protocol
+
+
+class Store(Protocol):
+    """Where passages are searched: `search(vector=... | terms=..., k, filters)` returns
+    `[(passage_id, score)]`, best first. `filters` ({"doc_id": [ids]}) are applied inside
+    the store, so k results come back whenever k passages match. Two implementations:
+    `FileStore` (FAISS + BM25 files, the default) and `assistant.pgstore.PgStore`
+    (PostgreSQL: pgvector HNSW and full-text search)."""
+
+    def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,
+               k: int = 10, filters: dict[str, list[str]] | None = None
+               ) -> list[tuple[str, float]]: ...
+
+
+class FileStore:
+    """The Store over the index files: dense search in FAISS (llama-index's
+    FaissVectorStore), lexical search in BM25 (llama-index's BM25Retriever's index)."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self._ids = [p.id for p in index.passages]
+        self._doc_of = np.array([p.doc_id for p in index.passages])
+
+    def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,
+               k: int = 10, filters: dict[str, list[str]] | None = None
+               ) -> list[tuple[str, float]]:
+        docs = (filters or {}).get("doc_id")
+        mask = np.isin(self._doc_of, list(docs)) if docs else None
+        if vector is not None:
+            rows = self._dense(vector, k, mask)
+        elif terms is not None:
+            rows = self._lexical(terms, k, mask)
+        else:
+            raise ValueError("search needs a vector or terms")
+        return [(self._ids[r], s) for r, s in rows]
+
+    def _dense(self, vector: np.ndarray, k: int, mask: np.ndarray | None
+               ) -> list[tuple[int, float]]:
+        import faiss
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        k = min(k, len(self._ids))
+        if k < 1:
+            return []
+        if mask is None:
+            result = self.index.vector_store.query(
+                VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k))
+            return list(zip((int(i) for i in result.ids), result.similarities, strict=True))
+        # the filter goes into FAISS itself: only the selected rows are searched
+        client = self.index.vector_store.client
+        selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
+        params = (faiss.SearchParametersIVF(sel=selector, nprobe=client.nprobe)
+                  if hasattr(client, "nprobe") else faiss.SearchParameters(sel=selector))
+        scores, rows = client.search(np.asarray(vector, np.float32)[None, :], k, params=params)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def _lexical(self, terms: str, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        bm25s = quiet_bm25s()
+        retriever = self.index.bm25
+        tokens = bm25s.tokenize(terms, stopwords="english", stemmer=retriever.stemmer,
+                                token_pattern=retriever.token_pattern, return_ids=False,
+                                show_progress=False)
+        tokens = [t for t in tokens[0] if t in retriever.bm25.vocab_dict]
+        if not tokens:
+            return []
+        scores = retriever.bm25.get_scores(tokens)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(r), float(scores[r])) for r in top.tolist() if scores[r] > 0]
