@@ -70,6 +70,8 @@ def _write_build(settings: Settings, index: IndexData) -> tuple[int, str]:
                  "data": json.dumps(o.to_dict())} for i, o in enumerate(index.objectives)]
         rows += [{"b": build_id, "p": i, "k": "question", "d": q.doc_id,
                   "data": json.dumps(q.to_dict())} for i, q in enumerate(index.questions)]
+        rows += [{"b": build_id, "p": i, "k": "provision", "d": p.doc_id,
+                  "data": json.dumps(p.to_dict())} for i, p in enumerate(index.provisions)]
         if rows:
             conn.execute(text("INSERT INTO assistant_provisions VALUES "
                               "(:b, :p, :k, :d, :data)"), rows)

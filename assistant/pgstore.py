@@ -24,7 +24,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import AssistantError, IndexMissingError, StoreUnavailableError
 from assistant.index import IndexData
-from assistant.types import ConsultationQuestion, Document, Objective, Passage
+from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ def _read_build(conn, build_id: int) -> dict:
     table = "data_" + _vector_table(build_id)
     passages = [Passage.from_dict(m["passage"]) for (m,) in conn.execute(text(
         f"SELECT metadata_ FROM {table} ORDER BY (metadata_->>'row')::int"))]
-    provisions: dict[str, list] = {"objective": [], "question": []}
+    provisions: dict[str, list] = {"objective": [], "question": [], "provision": []}
     for kind, data in conn.execute(text(
             "SELECT kind, data FROM assistant_provisions WHERE build_id = :b "
             "ORDER BY kind, position"), {"b": build_id}):
@@ -322,6 +322,7 @@ def _read_build(conn, build_id: int) -> dict:
     return {"documents": docs, "passages": passages,
             "objectives": [Objective(**o) for o in provisions["objective"]],
             "questions": [ConsultationQuestion(**q) for q in provisions["question"]],
+            "provisions": [Provision.from_dict(p) for p in provisions["provision"]],
             **{name: arrays[name] for name in _ARRAYS}}
 
 
