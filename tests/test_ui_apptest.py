@@ -226,7 +226,9 @@ def test_documents_page_shows_the_manifest(env):
     at.switch_page("views/documents.py").run()
     assert not at.exception, at.exception
     facts = [plain(c.value) for c in at.caption if "passages" in c.value]
-    assert len(facts) == 5
+    assert len(facts) == 6
+    assert any(re.fullmatch(r"constitution · final · 2015-07-27 · 16 pages · \d+ passages · "
+                            r"nhs-constitution-2015\.pdf", f) for f in facts), facts
     pattern = (r"draft mandate \+ consultation questions · draft · 2012-07 · 32 pages · "
                r"\d+ passages · draft-mandate-2012\.txt")
     assert any(re.fullmatch(pattern, f) for f in facts), facts
