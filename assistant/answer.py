@@ -230,6 +230,9 @@ class Assistant:
         else:
             answer = self._answer(question, asked, doc_ids, vector, ranked, named, hits,
                                   scored)
+            if not answer.citations:  # nothing quotable cleared the bar: no answer to give
+                answer = Answer(question=question, answer=REFUSAL, refused=True,
+                                closest=self._closest(hits, scored))
         if not answer.refused:
             answer.provisions = self._provisions(asked, vector, ranked, doc_ids,
                                                  [c.passage_id for c in answer.citations])

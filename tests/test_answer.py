@@ -293,3 +293,20 @@ def test_provisions_name_the_right_and_keep_objectives_objective_only(assistant)
     assert carers.objectives[0].id == "draft-mandate-2012/15"
     assert carers.provisions[0].id == "draft-mandate-2012/objective/15"
     assert carers.provisions[0].kind == "objective"
+
+
+def test_every_answer_quotes_something_or_refuses(assistant):
+    """An answer is a lead line and cited quotes, or a refusal: never a lead line alone.
+    Checked on the development questions about the Constitution (a PDF whose provisions are
+    often list items)."""
+    import json
+
+    from assistant.evalsets import EVAL_DIR
+
+    rows = [json.loads(line) for line in
+            (EVAL_DIR / "dev-constitution.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    for row in rows:
+        answer = assistant.ask(row["question"])
+        assert answer.refused or answer.citations, row["question"]
+        assert not grounding_problems(answer, assistant.index), row["question"]
