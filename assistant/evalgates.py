@@ -27,6 +27,9 @@ GATED = ["objective_top1", "objective_top3", "provision_top1", "provision_top3",
          "recall@5", "refusal_recall", "false_refusal_rate", "phrase_present", "grounding",
          "opens_cleanly", "no_duplicate_sources"]
 MIN_N = 10
+# Figures that are promises, not estimates: every quote verbatim and cited, every answer
+# opening cleanly with no quote cited twice. Their gate is the promise itself, on any n.
+HARD = {"grounding": 1.0, "opens_cleanly": 1.0, "no_duplicate_sources": 1.0}
 # The bars the project aims for on blind lay questions (issue: evaluation that can be
 # trusted). Reported, and enforced only with `assistant eval --targets`.
 TARGETS = [("objective_top1", ">=", 0.85), ("objective_top3", ">=", 0.95),
@@ -55,6 +58,11 @@ def derive_gates(report: dict) -> dict:
             continue
         for metric in GATED:
             est = s["summary"].get(metric)
+            if est and metric in HARD:
+                gates.append({"set": s["name"], "metric": metric, "op": ">=",
+                              "gate": HARD[metric], "measured": round(est["value"], 4),
+                              "n": est["n"]})
+                continue
             if not est or est["n"] < MIN_N:
                 continue
             up = higher_is_better(metric)

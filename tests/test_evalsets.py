@@ -131,6 +131,19 @@ def test_gates_are_the_measured_figure_less_its_interval():
     assert G.check_gates(_report(0.8, 0.7, 0.89), None)[0]
 
 
+def test_grounding_is_gated_at_its_promise_not_its_interval():
+    """Every quote verbatim and cited is a promise: one ungrounded answer in 50 fails."""
+    report = _report(0.80, 0.70, 0.89)
+    report["sets"][0]["summary"]["grounding"] = {"value": 1.0, "low": 1.0, "high": 1.0, "n": 5}
+    gates = G.derive_gates(report)
+    [g] = [g for g in gates["gates"] if g["metric"] == "grounding"]
+    assert g["gate"] == 1.0  # even on fewer than MIN_N questions
+    report["sets"][0]["summary"]["grounding"] = {"value": 0.98, "low": 0.94, "high": 1.0,
+                                                 "n": 50}
+    failures, _ = G.check_gates(report, gates)
+    assert any("grounding = 0.980" in f for f in failures)
+
+
 def test_a_small_set_is_scored_with_intervals_and_misses(assistant, tmp_path):
     rows = [
         {"id": "a", "type": "objective", "question": "Is there anything about respite?",
@@ -163,6 +176,9 @@ def test_the_shipped_gates_are_honest_and_name_the_frozen_sets():
     hashes = {s.name: s.hash for s in TEST_SETS}
     assert gates["sets"] == hashes  # every test set gated, none edited since
     for g in gates["gates"]:
+        if g["metric"] in G.HARD:
+            assert g["gate"] == G.HARD[g["metric"]] == g["measured"]
+            continue
         assert g["n"] >= G.MIN_N
         assert g["gate"] <= g["measured"] if g["op"] == ">=" else g["gate"] >= g["measured"]
 
