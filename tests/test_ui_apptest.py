@@ -6,6 +6,7 @@ model and index load once per process (st.cache_resource) and are shared by the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -57,71 +58,82 @@ def plain(markdown: str) -> str:
     return markdown.replace("\\", "")
 
 
+def htmls(at: AppTest) -> list[str]:
+    """The bodies of the st.html blocks on the page (answers, questions)."""
+    return [h.proto.body for h in at.get("html")]
+
+
+def answers(at: AppTest) -> list[str]:
+    return [b for b in htmls(at) if b.startswith('<div class="answer">')]
+
+
 def sources(at: AppTest) -> list[str]:
-    """The header lines of the cited (or closest) passages on the page."""
-    return [m.value for m in at.markdown if m.value.startswith("**\\[")]
+    """The headings of the cited (or closest) passages on the page, as text."""
+    return [html.unescape(h) for b in answers(at) for h in re.findall(r"<h4>(.*?)</h4>", b)]
 
 
 def test_carers_question_shows_objective_15_and_located_sources(env):
     at = ask(start(), "Which objective covers carers?")
-    labels = [e.label for e in at.expander]
-    assert any(label.startswith("**Objective 15**") for label in labels), labels
-    captions = [c.value for c in at.caption]
-    assert any("page " in c or "paragraph " in c for c in captions), captions
-    assert sources(at)
-    answer = at.chat_message[1].markdown[0].value
-    assert "**\\[1\\]**" in answer
-    assert any(":yellow-background[" in m.value for m in at.markdown)  # quote highlighted
+    body = answers(at)[0]
+    assert "<summary><strong>Objective 15</strong>" in body
+    assert "<h3>Sources</h3>" in body  # a heading, not bold text
+    assert re.search(r'<p class="where">[^<]*(page|paragraph) ', body)
+    assert sources(at) and sources(at)[0].startswith("[1] ")
+    # each [n] marker links to its source, which carries that anchor
+    link = re.search(r'<a class="cite" href="#(src-[0-9a-f]+-1)"', body)
+    assert link and f'id="{link.group(1)}"' in body
+    assert "<mark>" in body  # quote highlighted inside its paragraph
     assert not at.error
 
 
 def test_off_topic_question_is_refused_with_closest_passages(env):
     at = start()
-    at.sidebar.toggle(key="show_scores").set_value(True).run()
+    at.toggle(key="show_scores").set_value(True).run()
     ask(at, "How do I bake banana bread?")
-    assert any("do not cover" in w.value for w in at.warning)
-    assert any(m.value == "**Closest passages**" for m in at.markdown)
+    body = answers(at)[0]
+    assert 'class="refusal"' in body and "do not cover" in body
+    assert "<h3>Closest passages</h3>" in body
     assert sources(at)
-    assert any("score 0" in plain(c.value) for c in at.caption)
+    assert "score 0" in body
 
 
 def test_example_question_is_asked(env):
     at = start()
     at.button_group(key="example").set_value("Which objective covers carers?").run()
     assert not at.exception, at.exception
-    assert plain(at.chat_message[0].markdown[0].value) == "Which objective covers carers?"
-    assert any(e.label.startswith("**Objective 15**") for e in at.expander)
+    assert '<h2 class="question">Which objective covers carers?</h2>' in htmls(at)
+    assert "<strong>Objective 15</strong>" in answers(at)[0]
 
 
 def test_document_filter_narrows_sources(env, assistant):
     at = start()
-    at.sidebar.multiselect[0].set_value([SUMMARY]).run()
+    at.multiselect(key="docs").set_value([SUMMARY]).run()
     ask(at, "How will the NHS improve out-of-hospital care and GP access?")
     heads = sources(at)
     assert heads
-    wanted = md_escape(assistant.index.documents[SUMMARY].title)
+    wanted = assistant.index.documents[SUMMARY].title
     assert all(wanted in h for h in heads), heads
-    assert any("Searched only" in c.value for c in at.caption)
+    assert "Searched only" in answers(at)[0]
 
 
 def test_everyday_wording_is_shown_with_the_terms_it_was_read_as(env):
     at = start()
     ask(at, "Can I see my medical notes on my phone?")
-    assert any("read as the documents' terms: digital services, online access to records"
-               in plain(c.value) for c in at.caption), [c.value for c in at.caption]
+    wording = "read as the documents' terms: digital services, online access to records"
+    assert wording in html.unescape(answers(at)[0])
     ask(at, "What is the NHS Constitution?")
-    assert sum("read as the documents' terms" in plain(c.value) for c in at.caption) == 1
+    assert sum("read as the documents" in b for b in answers(at)) == 1
 
 
 def test_question_with_script_is_shown_as_text(env):
     question = "<script>alert(1)</script> **Which** objective covers [carers](x)?"
     at = ask(start(), question)
-    shown = at.chat_message[0].markdown[0].value
-    assert shown == md_escape(question)
-    assert "\\<script\\>" in shown
+    shown = [b for b in htmls(at) if b.startswith('<h2 class="question">')]
+    assert shown == [f'<h2 class="question">{html.escape(question)}</h2>']
+    for b in answers(at) + shown:
+        assert "<script>" not in b
     for m in at.markdown:
         assert not m.proto.allow_html
-        assert "<script>" not in m.value
 
 
 def test_bad_questions_give_one_clear_message(env):
@@ -132,46 +144,102 @@ def test_bad_questions_give_one_clear_message(env):
     assert not at.exception
 
 
-def test_feedback_thumbs_append_a_json_line(env):
+def _stored(env) -> list[dict]:
+    from assistant.config import Settings
+    from assistant.feedback import open_store
+
+    return open_store(Settings(data_dir=env)).turns()
+
+
+def test_one_rating_per_answer_replaced_cleared_and_commented(env):
     at = ask(start(), "Which objective covers carers?")
-    at.feedback[0].set_value(0).run()
+    turns = _stored(env)  # every question is logged, rated or not
+    assert len(turns) == 1 and turns[0]["rating"] is None
+    assert turns[0]["question"] == "Which objective covers carers?"
+    assert "[1]" in turns[0]["answer"] and turns[0]["citations"][0]["quote"]
     at.feedback[0].set_value(1).run()
-    lines = (env / "feedback.jsonl").read_text().splitlines()
-    assert len(lines) == 2
-    first, second = (json.loads(line) for line in lines)
-    assert (first["rating"], second["rating"]) == ("down", "up")
-    assert second["question"] == "Which objective covers carers?"
-    assert "[1]" in second["answer"] and second["citations"][0]["quote"]
-    assert second["timestamp"]
+    at.feedback[0].set_value(0).run()  # changed its mind: replaced, not added
+    turns = _stored(env)
+    assert len(turns) == 1 and turns[0]["rating"] == "down"
+    at.text_area(key=f"cm-{turns[0]['id']}").input("It missed the respite breaks.").run()
+    assert _stored(env)[0]["comment"] == "It missed the respite breaks."
+    at.feedback[0].set_value(None).run()  # cleared
+    assert [t["rating"] for t in _stored(env)] == [None]
 
 
-def test_feedback_page_shows_rated_answers_for_review(env):
+def test_question_logging_can_be_turned_off(env, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_LOG_QUESTIONS", "false")
+    at = ask(start(), "Which objective covers carers?")
+    assert _stored(env) == []
+    at.feedback[0].set_value(1).run()  # a rated answer is kept all the same
+    assert [t["rating"] for t in _stored(env)] == ["up"]
+
+
+def test_conversation_survives_a_reload(env):
+    at = ask(start(), "Which objective covers carers?")
+    at.feedback[0].set_value(1).run()
+    sid = at.query_params["s"][0] if isinstance(at.query_params["s"], list) else \
+        at.query_params["s"]
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["s"] = sid
+    again.run()
+    assert not again.exception, again.exception
+    assert '<h2 class="question">Which objective covers carers?</h2>' in htmls(again)
+    assert "<strong>Objective 15</strong>" in answers(again)[0]
+    assert again.feedback[0].value == 1
+    other = start()  # a new visitor starts empty
+    assert not answers(other)
+
+
+def test_feedback_page_filters_and_exports(env):
+    import csv
+    import io
+
+    from ui.exports import to_csv, to_jsonl
+
     at = start()
     at.switch_page("views/feedback.py").run()
     assert not at.exception, at.exception
-    assert any("No feedback yet" in i.value for i in at.info)
+    assert any("Nothing matches" in i.value for i in at.info)
     at.switch_page("views/chat.py").run()
     ask(at, "Which objective covers carers?")
     at.feedback[0].set_value(0).run()  # thumbs down
+    ask(at, "What does the mandate say about mental health?")  # not rated
     at.switch_page("views/feedback.py").run()
     assert not at.exception, at.exception
-    assert [m.value for m in at.metric] == ["1", "0", "1"]
+    assert [m.value for m in at.metric] == ["2", "1", "0", "1"]
     text = " ".join(plain(m.value) for m in at.markdown)
-    assert "Which objective covers carers?" in text and "Objective 15" in text
-    at.radio(key="fb-filter").set_value("Helpful").run()
-    assert "Which objective covers carers?" not in " ".join(plain(m.value) for m in at.markdown)
+    assert "Which objective covers carers?" in text and "mental health" in text
+    # local time, not raw ISO
+    assert not any(re.search(r"\d{4}-\d\d-\d\dT", c.value) for c in at.caption)
+    at.selectbox(key="fb-filter").set_value("Not rated").run()
+    text = " ".join(plain(m.value) for m in at.markdown)
+    assert "mental health" in text and "Which objective covers carers?" not in text
+    at.selectbox(key="fb-filter").set_value("All").run()
+    at.selectbox(key="fb-doc").set_value("mandate-2017-19-summary").run()
+    assert [m.value for m in at.metric][0] in {"0", "1", "2"}
+    turns = _stored(env)
+    rows = list(csv.DictReader(io.StringIO(to_csv(turns))))
+    assert {r["rating"] for r in rows} == {"down", ""}
+    assert all(json.loads(line)["question"] for line in to_jsonl(turns).splitlines())
 
 
-def test_conversation_downloads_as_markdown_with_citations(env):
+def test_conversation_clears_and_downloads_as_markdown(env):
     from ui.render import conversation_markdown
 
     at = ask(start(), "Which objective covers carers?")
-    assert not at.sidebar.button(key="clear").disabled
+    assert not at.button(key="clear").disabled
     md = conversation_markdown(at.session_state["messages"], {})
     assert "## Q: Which objective covers carers?" in md
     assert "> " in md and "[1] Our NHS care objectives" in md
-    at.sidebar.button(key="clear").click().run()
+    at.button(key="clear").click().run()
     assert at.session_state["messages"] == []
+    sid = at.query_params["s"]
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["s"] = sid[0] if isinstance(sid, list) else sid
+    again.run()
+    assert not answers(again)  # a cleared conversation does not come back
+    assert len(_stored(env)) == 1  # but stays in the store for the trainers
 
 
 def test_objectives_page_lists_every_objective_by_document(env):
@@ -186,6 +254,15 @@ def test_objectives_page_lists_every_objective_by_document(env):
     assert labels and labels[0].startswith("**Objective 15**")
 
 
+def test_objective_search_is_ranked_and_matches_whole_words(env):
+    at = start()
+    at.switch_page("views/objectives.py").run()
+    at.text_input(key="objective-query").set_value("carers").run()
+    labels = [e.label for e in at.expander if e.label.startswith("**Objective ")]
+    assert len(labels) > 1 and labels[0].startswith("**Objective 15**"), labels
+    at.text_input(key="objective-query").set_value("mum").run()
+    assert not any("contain every word" in c.value and not c.value.startswith("0 ")
+                   for c in at.caption), [c.value for c in at.caption]
 def test_plain_english_page_lists_the_glossary_and_filters_it(env):
     from assistant.glossary import default_glossary
 
@@ -205,8 +282,8 @@ def test_ask_about_an_objective_opens_the_chat(env):
     at.switch_page("views/objectives.py").run()
     at.button(key=f"ask-{DRAFT}/15").click().run()
     assert not at.exception, at.exception
-    assert "Objective 15" in at.chat_message[0].markdown[0].value
-    assert any(e.label.startswith("**Objective 15**") for e in at.expander)
+    assert "Objective 15" in htmls(at)[-2] or any("Objective 15" in b for b in htmls(at))
+    assert "<strong>Objective 15</strong>" in answers(at)[0]
 
 
 def test_consultation_page_lists_the_12_questions(env):
@@ -221,25 +298,43 @@ def test_consultation_page_lists_the_12_questions(env):
     assert any("12, 13, 14, 15" in r for r in related)  # question 9: putting patients first
 
 
-def test_documents_page_shows_the_manifest(env):
+def test_documents_page_shows_the_manifest_and_reads_a_document(env):
     at = start()
     at.switch_page("views/documents.py").run()
     assert not at.exception, at.exception
     facts = [plain(c.value) for c in at.caption if "passages" in c.value]
     assert len(facts) == 5
     pattern = (r"draft mandate \+ consultation questions · draft · 2012-07 · 32 pages · "
-               r"\d+ passages · draft-mandate-2012\.txt")
+               r"\d+ passages · .*")
     assert any(re.fullmatch(pattern, f) for f in facts), facts
+    shown = " ".join(plain(c.value) for c in at.caption)
+    assert str(env.parent) not in shown and "/" not in shown.split("with")[0]  # no paths
+    assert re.search(r"Index built \d{1,2} \w{3} \d{4}, \d\d:\d\d", shown), shown
+    at.selectbox(key="read-doc").set_value(DRAFT).run()
+    text = [b for b in htmls(at) if 'class="doc-text"' in b][0]
+    assert '<p class="page">Page 22</p>' in text
+    assert 'id="passage-' in text and "Objective 15" in text
 
 
-def test_uploads_bad_files_refused_good_file_searchable(built, monkeypatch, tmp_path):
+HEDGEHOG = ("Hedgehog welfare policy\n\n1.1 Every NHS trust should appoint a hedgehog "
+            "welfare lead to look after hedgehogs found in hospital gardens.\n")
+
+
+@pytest.fixture
+def own_copy(built, monkeypatch, tmp_path):
+    """A copy of the corpus and index this test may change."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(built.corpus_dir, corpus)
     shutil.copytree(built.index_dir, index)  # its vectors are reused: only new text is embedded
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index))
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
-    before = sorted(p.name for p in corpus.iterdir())
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    return corpus
 
+
+def test_uploads_are_private_to_their_session(own_copy):
+    corpus = own_copy
+    before = sorted(p.name for p in corpus.iterdir())
     at = start()
     at.switch_page("views/documents.py").run()
     for name, data, message in [
@@ -250,23 +345,70 @@ def test_uploads_bad_files_refused_good_file_searchable(built, monkeypatch, tmp_
         at.button(key="ingest").click().run()
         assert not at.exception, at.exception
         assert message in plain(at.error[0].value), at.error
-        assert sorted(p.name for p in corpus.iterdir()) == before
         at.file_uploader[0].clear().run()
 
-    text = ("Hedgehog welfare policy\n\n1.1 Every NHS trust should appoint a hedgehog "
-            "welfare lead to look after hedgehogs found in hospital gardens.\n")
-    at.file_uploader[0].upload("../../hedgehog policy.txt", text.encode(), "text/plain").run()
+    at.file_uploader[0].upload("../../hedgehog policy.txt", HEDGEHOG.encode(),
+                               "text/plain").run()
     at.button(key="ingest").click().run()
     assert not at.exception, at.exception
-    assert "searchable now" in plain(at.success[0].value), (at.success, at.error)
-    assert (corpus / "hedgehog-policy.txt").is_file()
-    assert not (tmp_path / "hedgehog policy.txt").exists()
+    assert "Added hedgehog-policy.txt to your documents" in plain(at.success[0].value)
+    assert sorted(p.name for p in corpus.iterdir()) == before  # the shared corpus is untouched
+    assert any(plain(c.value) == "uploaded by you, not an official document · 1 passage"
+               for c in at.caption), [c.value for c in at.caption]
 
     at.switch_page("views/chat.py").run()
     ask(at, "Who looks after hedgehogs found in hospital gardens?")
     assert any("Hedgehog welfare policy" in h for h in sources(at))
+    assert "uploaded by you, not an official document" in answers(at)[0]
     ask(at, "Which objective covers carers?")
-    assert any(e.label.startswith("**Objective 15**") for e in at.expander)
+    assert "<strong>Objective 15</strong>" in answers(at)[-1]
+
+    other = ask(start(), "Who looks after hedgehogs found in hospital gardens?")
+    assert not any("Hedgehog" in h for h in sources(other))  # another session never sees it
+    other.switch_page("views/documents.py").run()
+    assert not any("Hedgehog" in plain(m.value) for m in other.markdown)
+
+    at.switch_page("views/documents.py").run()
+    at.button(key=[b.key for b in at.button if (b.key or "").startswith("rm-mine-")][0]).click()
+    at.run()
+    assert "Removed hedgehog-policy.txt" in plain(at.success[0].value)
+    assert not any("Hedgehog" in plain(m.value) for m in at.markdown)
+
+
+def test_only_an_administrator_changes_the_shared_corpus(own_copy, monkeypatch):
+    corpus = own_copy
+    at = start()
+    at.switch_page("views/documents.py").run()
+    assert any("no administrator token is set" in plain(m.value) for m in at.markdown)
+    assert not [b for b in at.button if (b.key or "").startswith("rm-")]
+
+    monkeypatch.setenv("ASSISTANT_ADMIN_TOKEN", "s3cret-token")
+    at = start()
+    at.switch_page("views/documents.py").run()
+    at.text_input(key="admin-token").input("wrong").run()
+    assert any("not the administrator token" in e.value for e in at.error)
+    at.text_input(key="admin-token").input("s3cret-token").run()
+    at.file_uploader(key="shared-upload-0").upload(
+        "../../evil<script>alert(1)</script>.txt", HEDGEHOG.encode(), "text/plain").run()
+    at.button(key="ingest-shared").click().run()
+    assert not at.exception, at.exception
+    message = plain(at.success[0].value)
+    assert "evil-alert-1.txt" in message and ": 1 passage," in message, message
+    assert (corpus / "evil-alert-1.txt").is_file()
+
+    other = ask(start(), "Who looks after hedgehogs found in hospital gardens?")
+    assert any("Hedgehog welfare policy" in h for h in sources(other))  # shared: everyone
+
+    at.run()
+    at.button(key="rm-evil-alert-1").click().run()
+    assert "Removed evil-alert-1.txt" in plain(at.success[0].value)
+    assert not (corpus / "evil-alert-1.txt").exists()
+    from assistant.config import Settings
+    from assistant.feedback import open_store
+
+    events = open_store(Settings.from_env()).events()
+    assert [(e["action"], e["file"]) for e in events] == [
+        ("corpus.remove", "evil-alert-1.txt"), ("corpus.add", "evil-alert-1.txt")]
 
 
 def test_missing_index_is_built_on_first_start(monkeypatch, tmp_path, embedder):
@@ -279,7 +421,7 @@ def test_missing_index_is_built_on_first_start(monkeypatch, tmp_path, embedder):
     assert not at.error
     assert (tmp_path / "index" / "CURRENT").exists()
     ask(at, "What did the Health and Social Care Act 2012 do?")
-    assert sources(at) or at.warning
+    assert sources(at) or answers(at)
 
 
 def test_missing_index_that_cannot_be_built_shows_one_message(monkeypatch, tmp_path):
@@ -353,5 +495,5 @@ def test_feedback_log_is_safe_for_concurrent_writers(built, tmp_path):
     with pytest.raises(AssistantError, match="not one of"):
         record_feedback(settings, "sideways", answer)
     blocked = built.with_(data_dir=Path("/proc/no-such-dir"))
-    with pytest.raises(AssistantError, match="could not be saved"):
+    with pytest.raises(AssistantError, match="could not be opened"):
         record_feedback(blocked, "up", answer)

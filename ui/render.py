@@ -8,11 +8,12 @@ st.markdown. Highlights and markers are added around already-escaped text.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from assistant.answer import split_answer
-from assistant.types import Answer, Citation, Objective, ObjectiveMatch
+from assistant.types import Answer, Objective, ObjectiveMatch
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM turns bare URLs and e-mail addresses into links even when escaped; an invisible word
@@ -77,42 +78,6 @@ def location(section: str, paragraph: str | None, page: int | None, title: str =
     return " · ".join(parts)
 
 
-def render_question(text: str) -> None:
-    st.markdown(md_text(text))
-
-
-def render_answer_text(answer: Answer) -> None:
-    """The answer's sentences, each followed by its bold [n] marker."""
-    out = []
-    for text, marker in split_answer(answer.answer):
-        piece = md_text(text)
-        if marker:
-            piece += f" **\\[{marker}\\]**"
-        out.append(piece)
-    st.markdown(" ".join(out))
-
-
-def render_source(c: Citation, assistant, show_scores: bool) -> None:
-    """One cited passage: where it is, and the quote highlighted inside its paragraph."""
-    index = assistant.index
-    doc = index.documents.get(c.doc_id)
-    with st.container(border=True):
-        head = f"**\\[{c.marker}\\]** {md_escape(c.title)}"
-        st.markdown(head)
-        where = location(c.section, c.paragraph, c.page, c.title)
-        if show_scores:
-            where += f" · score {c.score:.2f}"
-        if where:
-            st.caption(md_escape(where))
-        passage = index.passage(c.passage_id) if c.passage_id in index.by_id else None
-        if doc is not None and passage is not None and c.end > c.start:
-            lo, hi = min(passage.body_start, c.start), max(passage.end, c.end)
-            context = doc.text[lo:hi]
-            st.markdown(highlight(context, c.start - lo, c.end - lo))
-        else:
-            st.markdown(highlight(c.quote, 0, len(c.quote)))
-
-
 def objective_label(o: Objective | ObjectiveMatch, doc=None, show_scores: bool = False,
                     score: float | None = None) -> str:
     """'Objective 15 · Draft mandate (2012) — Improve the support …' (escaped)."""
@@ -126,41 +91,22 @@ def objective_label(o: Objective | ObjectiveMatch, doc=None, show_scores: bool =
     return label
 
 
-def render_objective_card(match: ObjectiveMatch, assistant, show_scores: bool,
-                          key: str) -> None:
-    """An objective the question maps to: a labelled card that opens its full text."""
-    index = assistant.index
-    doc = index.documents.get(match.doc_id)
-    objective = next((o for o in index.objectives if o.id == match.id), None)
-    with st.expander(objective_label(match, doc, show_scores, match.score),
-                     icon=":material/flag:"):
-        if objective is None:
-            st.markdown(md_text(match.title))
-            return
-        where = location(objective.section, None, objective.page, objective.title)
-        st.caption(md_escape(" · ".join(x for x in (doc.title if doc else match.doc_id, where)
-                                        if x)))
-        st.markdown(md_text(objective.text))
+def local_zone():
+    """The browser's time zone (UTC if it is not known)."""
+    try:
+        return ZoneInfo(st.context.timezone) if st.context.timezone else UTC
+    except (KeyError, ValueError):
+        return UTC
 
 
-def render_answer(answer: Answer, assistant, show_scores: bool, key: str) -> None:
-    """An answer: its text with [n] markers, the objectives it maps to, then its sources."""
-    if answer.refused:
-        st.warning(md_escape(answer.answer), icon=":material/search_off:")
-        if answer.closest:
-            st.markdown("**Closest passages**")
-            for c in answer.closest:
-                render_source(c, assistant, show_scores)
-        return
-    render_answer_text(answer)
-    if answer.objectives:
-        st.markdown("**Objectives this question falls under**")
-        for i, m in enumerate(answer.objectives):
-            render_objective_card(m, assistant, show_scores, key=f"{key}-obj-{i}")
-    if answer.citations:
-        st.markdown("**Sources**")
-        for c in answer.citations:
-            render_source(c, assistant, show_scores)
+def local_time(iso: str | None, zone) -> str:
+    """'23 Nov 2026, 14:05' in `zone` for an ISO UTC timestamp."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone(zone).strftime("%-d %b %Y, %H:%M")
+    except ValueError:
+        return iso
 
 
 # ------------------------------------------------------------------- download as Markdown

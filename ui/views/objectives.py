@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from ui import state
+from ui import state, theme
 from ui.render import location, md_escape, md_text, objective_label, short_title
 
 
@@ -21,16 +21,38 @@ def _haystack(o, index) -> str:
     return f"objective {o.number} {o.title} {o.text} {o.section} {intro}".lower()
 
 
+def _has_word(word: str, tokens: set[str]) -> bool:
+    """`word` as a whole word (or its plural): 'mum' is not found in 'maximum'."""
+    return word in tokens or f"{word}s" in tokens or f"{word}es" in tokens
+
+
 def matching(objectives, index, query: str):
     """Objectives whose text (or introducing paragraphs) hold every word of `query`."""
     words = re.findall(r"\w+", query.lower())
     if not words:
         return list(objectives)
-    return [o for o in objectives if all(w in _haystack(o, index) for w in words)]
+    found = []
+    for o in objectives:
+        tokens = set(re.findall(r"\w+", _haystack(o, index)))
+        if all(_has_word(w, tokens) for w in words):
+            found.append(o)
+    return found
 
 
-def _objective(o, doc, index, expanded: bool) -> None:
-    with st.expander(objective_label(o), expanded=expanded):
+def ranked(found, assistant, query: str):
+    """`found` in the order the objective mapper ranks them for `query` (best first)."""
+    if len(found) < 2:
+        return found
+    try:
+        order = {m.id: n for n, m in enumerate(
+            assistant.objectives(query, k=len(assistant.index.objectives)))}
+    except Exception:  # a query the mapper refuses (too long): keep document order
+        return found
+    return sorted(found, key=lambda o: order.get(o.id, len(order)))
+
+
+def _objective(o, doc, index, expanded: bool, with_doc: bool = False) -> None:
+    with st.expander(objective_label(o, doc if with_doc else None), expanded=expanded):
         where = location(o.section, None, o.page, o.title)
         if where:
             st.caption(md_escape(where))
@@ -53,6 +75,7 @@ def _objective(o, doc, index, expanded: bool) -> None:
 
 
 def page() -> None:
+    theme.setup_page("Objectives")
     assistant = state.require_assistant()
     index = assistant.index
     st.title("Objectives")
@@ -63,6 +86,7 @@ def page() -> None:
                           icon=":material/search:")
     found = matching(index.objectives, index, query)
     if query.strip():
+        found = ranked(found, assistant, query)
         st.caption(f"{len(found)} of {len(index.objectives)} objectives contain every word.")
         if not found:
             closest = assistant.objectives(query, k=5)
@@ -73,12 +97,18 @@ def page() -> None:
                 found = [by_id[m.id] for m in closest if m.id in by_id]
     if not index.objectives:
         st.info("No objectives were found in the indexed documents.")
+    if query.strip():  # best match first, whatever its document
+        st.header("Best matches first", anchor=False)
+        for o in found:
+            doc = index.documents.get(o.doc_id)
+            _objective(o, doc, index, expanded=len(found) <= 3, with_doc=True)
+        return
     for doc_id, doc in index.documents.items():
         mine = [o for o in found if o.doc_id == doc_id]
         if not mine:
             continue
         total = sum(o.doc_id == doc_id for o in index.objectives)
-        st.subheader(md_escape(doc.title), divider="gray")
+        st.header(md_escape(doc.title), divider="gray", anchor=False)
         st.caption(md_escape(f"{short_title(doc)} · {doc.status} · {doc.date} · "
                              f"{total} objectives"))
         chapters: dict[str, list] = {}
@@ -86,9 +116,9 @@ def page() -> None:
             chapters.setdefault(chapter_of(o), []).append(o)
         for chapter, objectives in chapters.items():
             if chapter:
-                st.markdown(f"##### {md_escape(chapter)}")
+                st.subheader(md_escape(chapter), anchor=False)
             for o in objectives:
-                _objective(o, doc, index, expanded=bool(query.strip()) and len(found) <= 3)
+                _objective(o, doc, index, expanded=False)
 
 
 state.guarded(page)
