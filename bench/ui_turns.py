@@ -92,13 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     user(1, [], [])  # load the model and the index once, outside the measurement
-    lines = ["| users | length 1: p50 / p95 s | length 10 | length 30 | ask p50 (len 30) | "
-             "turns/s | errors |", "|---|---|---|---|---|---|---|"]
+    lines = ["| users | length 1: turn p50 / p95 (ask p50) s | length 10 | length 30 | "
+             "turns/s | errors |", "|---|---|---|---|---|---|"]
     for users in (int(u) for u in args.users.split(",")):
         row = run(users, args.turns)
-        cells = [f"{row[n][0]:.3f} / {row[n][1]:.3f}" if n in row else "-" for n in LENGTHS]
-        ask = f"{row[LENGTHS[-1]][2]:.3f}" if LENGTHS[-1] in row else "-"
-        lines.append(f"| {users} | {' | '.join(cells)} | {ask} | "
+        cells = [f"{row[n][0]:.3f} / {row[n][1]:.3f} ({row[n][2]:.3f})" if n in row else "-"
+                 for n in LENGTHS]
+        lines.append(f"| {users} | {' | '.join(cells)} | "
                      f"{row['turns'] / row['wall']:.1f} | {row['errors']} |")
         print(lines[-1], flush=True)
     report = ("# Server time of a chat turn\n\n`python -m bench.ui_turns`: seconds of the "

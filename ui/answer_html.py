@@ -66,7 +66,7 @@ def _source(c: Citation, index, show_scores: bool, msg_id: str, private: set[str
     where = location(c.section, c.paragraph, c.page, c.title)
     if show_scores:
         where += f" · score {c.score:.2f}"
-    passage = index.by_id.get(c.passage_id) and index.passage(c.passage_id)
+    passage = index.passage(c.passage_id) if c.passage_id in index.by_id else None
     if doc is not None and passage is not None and c.end > c.start:
         lo, hi = min(passage.body_start, c.start), max(passage.end, c.end)
         body = html_highlight(doc.text[lo:hi], c.start - lo, c.end - lo)
