@@ -167,6 +167,21 @@ def test_one_rating_per_answer_replaced_cleared_and_commented(env):
     assert [t["rating"] for t in _stored(env)] == [None]
 
 
+def test_earlier_turns_are_drawn_once_without_widgets(env):
+    at = ask(start(), "Which objective covers carers?")
+    at.feedback[0].set_value(1).run()
+    for question in ("What does the mandate say about mental health?",
+                     "What support is there for the armed forces?",
+                     "What does the mandate say about dementia?"):
+        ask(at, question)
+    earlier = [b for b in htmls(at) if b.startswith('<div class="earlier">')]
+    assert len(earlier) == 1  # the oldest turn, as one block
+    assert '<h2 class="question">Which objective covers carers?</h2>' in earlier[0]
+    assert "You rated this answer helpful." in earlier[0]
+    assert re.search(r'href="#(src-[0-9a-f]+-1)"', earlier[0])
+    assert len(at.feedback) == 3  # the three latest answers keep their controls
+
+
 def test_question_logging_can_be_turned_off(env, monkeypatch):
     monkeypatch.setenv("ASSISTANT_LOG_QUESTIONS", "false")
     at = ask(start(), "Which objective covers carers?")

@@ -38,6 +38,8 @@ h2.question { font-size: 1rem; font-weight: 600; margin: 0; padding: .2rem 0; li
 .answer details.objective { border: 1px solid #c8cad1; border-radius: .5rem;
   padding: .4rem .8rem; margin: 0 0 .4rem 0; }
 .answer details.objective summary { cursor: pointer; }
+.earlier h2.question { background: #f0f2f6; border-radius: .5rem; padding: .5rem .8rem;
+  margin: 1rem 0 .5rem 0; }
 .private { display: inline-block; background: #6b2c91; color: #fff; font-size: .75rem;
   font-weight: 600; border-radius: .3rem; padding: 0 .35rem; margin-left: .35rem; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;

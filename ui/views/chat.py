@@ -14,7 +14,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from assistant.feedback import make_turn, new_id
 from ui import state, theme
-from ui.answer_html import answer_html, question_html
+from ui.answer_html import answer_html, esc, question_html
 from ui.render import conversation_markdown, md_escape, short_title
 
 logger = logging.getLogger("assistant.ui")
@@ -25,6 +25,7 @@ EXAMPLES = [
     "How will progress against the mandate be assessed?",
     "What support is there for the armed forces?",
 ]
+LIVE_TURNS = 3  # answers that keep their rating and comment controls
 _SHOWN_CHARS = 2000  # a pasted essay is shown cut short; the error says why it was refused
 
 # A live region outside Streamlit's own tree (which replaces its nodes on every run), so
@@ -119,6 +120,27 @@ def _feedback_row(msg: dict) -> None:
     elif msg.get("feedback") or msg.get("comment"):
         st.caption("Thanks: your feedback was saved for the trainers. Select the same thumb "
                    "again to clear your rating.")
+
+
+_RATED = {"up": "You rated this answer helpful.", "down": "You rated this answer not helpful."}
+
+
+def _earlier(messages: list[dict], assistant, show_scores: bool, private: set[str]) -> None:
+    """The earlier turns as one block of HTML, without widgets (each turn's HTML is made
+    once), so a long conversation costs about as much per turn as a short one."""
+    parts = []
+    for msg in messages:
+        if msg["role"] == "user":
+            text = msg["text"]
+            parts.append(question_html(text if len(text) <= _SHOWN_CHARS
+                                       else text[:_SHOWN_CHARS] + " …"))
+        elif "error" in msg:
+            parts.append(f'<p class="refusal">{esc(msg["error"])}</p>')
+        else:
+            rated = _RATED.get(msg.get("feedback") or "", "")
+            parts.append(_html(msg, assistant, show_scores, private)
+                         + (f'<p class="where">{rated}</p>' if rated else ""))
+    st.html('<div class="earlier">' + "".join(parts) + "</div>")
 
 
 def _show(msg: dict, assistant, show_scores: bool, private: set[str]) -> None:
@@ -255,7 +277,12 @@ def page() -> None:
     messages = st.session_state["messages"]
     if not messages and not pending and prompt is None:
         _intro()
-    for msg in messages:
+    # the last few answers keep their rating and comment controls; earlier ones are drawn
+    # as one block without widgets
+    first_live = max(0, len(messages) - 2 * LIVE_TURNS)
+    if first_live:
+        _earlier(messages[:first_live], assistant, show_scores, private)
+    for msg in messages[first_live:]:
         _show(msg, assistant, show_scores, private)
     if pending:
         _ask(pending["question"], pending.get("doc_ids") or doc_ids, k, assistant,
