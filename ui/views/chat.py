@@ -279,7 +279,8 @@ def page() -> None:
         _intro()
     # the last few answers keep their rating and comment controls; earlier ones are drawn
     # as one block without widgets
-    first_live = max(0, len(messages) - 2 * LIVE_TURNS)
+    asking = bool(pending) or prompt is not None
+    first_live = max(0, len(messages) - 2 * (LIVE_TURNS - asking))
     if first_live:
         _earlier(messages[:first_live], assistant, show_scores, private)
     for msg in messages[first_live:]:
