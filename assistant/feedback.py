@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -112,17 +115,37 @@ class SQLiteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # idle connections, reused (one thread at a time each): opening and closing one per
+        # write would make SQLite checkpoint the journal on every close
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
+            with self._conn() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise AssistantError(f"The conversation store {self.path} could not be opened "
                                  f"({exc}).") from exc
 
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        """A connection from the pool; one that saw an error is closed, not returned."""
+        with self._lock:
+            db = self._idle.pop() if self._idle else None
+        if db is None:
+            db = self._connect()
+        try:
+            yield db
+        except BaseException:
+            db.close()  # an open transaction is rolled back
+            raise
+        with self._lock:
+            self._idle.append(db)
+
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                             check_same_thread=False)
         db.execute("PRAGMA busy_timeout=30000")
         # in WAL mode NORMAL keeps every committed write through a crash of the process (the
         # OS holds it); only a power cut can lose the last ones, and it saves an fsync a turn
@@ -132,14 +155,11 @@ class SQLiteStore:
 
     def _write(self, sql: str, params: tuple) -> int:
         try:
-            db = self._connect()
-            try:
+            with self._conn() as db:
                 db.execute("BEGIN IMMEDIATE")
                 n = db.execute(sql, params).rowcount
                 db.execute("COMMIT")
                 return n
-            finally:
-                db.close()
         except sqlite3.Error as exc:
             raise AssistantError(f"The feedback could not be saved to {self.path} "
                                  f"({exc}).") from exc
@@ -171,12 +191,9 @@ class SQLiteStore:
 
     def _select(self, where: str, params: tuple, order: str) -> list[dict]:
         try:
-            db = self._connect()
-            try:
+            with self._conn() as db:
                 rows = db.execute(f"SELECT * FROM turns {where} ORDER BY {order}",
                                   params).fetchall()
-            finally:
-                db.close()
         except sqlite3.Error as exc:
             raise AssistantError(f"The conversation store {self.path} cannot be read "
                                  f"({exc}).") from exc
@@ -196,12 +213,9 @@ class SQLiteStore:
 
     def events(self) -> list[dict]:
         try:
-            db = self._connect()
-            try:
+            with self._conn() as db:
                 rows = db.execute("SELECT at, action, detail FROM events "
                                   "ORDER BY at DESC, rowid DESC").fetchall()
-            finally:
-                db.close()
         except sqlite3.Error as exc:
             raise AssistantError(f"The conversation store {self.path} cannot be read "
                                  f"({exc}).") from exc

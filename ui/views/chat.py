@@ -25,7 +25,7 @@ EXAMPLES = [
     "How will progress against the mandate be assessed?",
     "What support is there for the armed forces?",
 ]
-LIVE_TURNS = 3  # answers that keep their rating and comment controls
+LIVE_TURNS = 2  # answers that keep their rating and comment controls
 _SHOWN_CHARS = 2000  # a pasted essay is shown cut short; the error says why it was refused
 
 # A live region outside Streamlit's own tree (which replaces its nodes on every run), so
