@@ -39,7 +39,9 @@ QUESTIONS = [
 LENGTHS = (1, 10, 30)
 
 
-_RUNS: dict[str, float] = {}  # the app's session id -> seconds of its last script run
+# the app's session id -> (wall, CPU) seconds of its last script run; CPU time of the
+# script's thread shows the cost of a turn apart from waiting for the cores
+_RUNS: dict[str, tuple[float, float]] = {}
 
 
 def instrument() -> None:
@@ -60,11 +62,11 @@ def instrument() -> None:
     run_script = script_runner.ScriptRunner._run_script
 
     def timed(self, rerun_data) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             run_script(self, rerun_data)
         finally:
-            took = time.perf_counter() - t0
+            took = (time.perf_counter() - t0, time.thread_time() - c0)
             try:
                 _RUNS[self._session_state["sid"]] = took
             except KeyError:
@@ -74,21 +76,21 @@ def instrument() -> None:
     script_runner.ScriptRunner._run_script = timed
 
 
-def user(turns: int, out: list[tuple[int, float, float]], errors: list[str]) -> None:
-    """One session asking `turns` questions; appends (turn number, run s, ask s)."""
+def user(turns: int, out: list[tuple[int, float, float, float]], errors: list[str]) -> None:
+    """One session asking `turns` questions; appends (turn, run s, run CPU s, ask s)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=300).run()
     for n in range(1, turns + 1):
         question = QUESTIONS[(n - 1) % len(QUESTIONS)]
         at.chat_input[0].set_value(question).run()
-        took = _RUNS.get(at.session_state["sid"], float("nan"))
+        took, cpu = _RUNS.get(at.session_state["sid"], (float("nan"), float("nan")))
         if at.exception:
             errors.append(str(at.exception))
             return
         last = at.session_state["messages"][-1]
         ask = last["answer"].timings_ms.get("total", 0.0) / 1000 if "answer" in last else 0.0
-        out.append((n, took, ask))
+        out.append((n, took, cpu, ask))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -97,7 +99,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(users: int, turns: int) -> dict:
-    out: list[tuple[int, float, float]] = []
+    out: list[tuple[int, float, float, float]] = []
     errors: list[str] = []
     threads = [threading.Thread(target=user, args=(turns, out, errors)) for _ in range(users)]
     t0 = time.perf_counter()
@@ -111,10 +113,12 @@ def run(users: int, turns: int) -> dict:
         if length > turns:
             continue
         # the turn at this length and its neighbours, so one slow run does not decide it
-        window = [(t, a) for n, t, a in out if abs(n - length) <= (0 if length == 1 else 1)]
-        times = [t for t, _ in window]
+        window = [(t, c, a) for n, t, c, a in out
+                  if abs(n - length) <= (0 if length == 1 else 1)]
+        times = [t for t, _, _ in window]
         row[length] = (statistics.median(times), pct(times, 0.95),
-                       statistics.median(a for _, a in window))
+                       statistics.median(c for _, c, _ in window),
+                       statistics.median(a for _, _, a in window))
     return row
 
 
@@ -129,12 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
     instrument()
     user(1, [], [])  # load the model and the index once, outside the measurement
-    lines = ["| users | length 1: turn p50 / p95 (ask p50) s | length 10 | length 30 | "
-             "turns/s | errors |", "|---|---|---|---|---|---|"]
+    lines = ["| users | length 1: turn p50 / p95 · CPU p50 · ask p50 (s) | length 10 | "
+             "length 30 | turns/s | errors |", "|---|---|---|---|---|---|"]
     for users in (int(u) for u in args.users.split(",")):
         row = run(users, args.turns)
-        cells = [f"{row[n][0]:.3f} / {row[n][1]:.3f} ({row[n][2]:.3f})" if n in row else "-"
-                 for n in LENGTHS]
+        cells = [f"{row[n][0]:.3f} / {row[n][1]:.3f} · {row[n][2]:.3f} · {row[n][3]:.3f}"
+                 if n in row else "-" for n in LENGTHS]
         lines.append(f"| {users} | {' | '.join(cells)} | "
                      f"{row['turns'] / row['wall']:.1f} | {row['errors']} |")
         print(lines[-1], flush=True)
