@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     report = ("# Server time of a chat turn\n\n`python -m bench.ui_turns`: seconds of the "
               "Streamlit script run that answers a question (AppTest, no browser), at "
               f"conversation lengths {', '.join(map(str, LENGTHS))}, with simultaneous "
-              f"users on {os.cpu_count()} cores.\n\n" + "\n".join(lines) + "\n")
+              f"users on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the "
+              "end: wall times include waiting for the cores; CPU is the script thread's "
+              "own time).\n\n" + "\n".join(lines) + "\n")
     (ROOT / "bench" / "ui_turns.md").write_text(report)
     print(report)
     return 0
