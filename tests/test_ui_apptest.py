@@ -400,3 +400,17 @@ def test_asking_about_a_consultation_question_finds_its_chapter(env):
     answer = _answer_text(answers(at)[0])
     assert "Is this the right way for the mandate to support" not in answer
     assert answer.startswith("The documents say:")
+
+
+def test_provision_search_is_ranked_and_matches_whole_words(env):
+    at = start()
+    at.switch_page("views/objectives.py").run()
+    at.text_input(key="objective-query").set_value("choose GP practice").run()
+    assert not at.exception, at.exception
+    assert "Rights, pledges and other provisions" in [h.value for h in at.header]
+    rights = [e for e in at.expander if e.label.startswith("**Rights**")]
+    assert rights, [e.label for e in at.expander]
+    first = plain(rights[0].markdown[0].value)
+    assert "choose your GP practice" in first, first  # the best match first
+    at.text_input(key="objective-query").set_value("pled").run()  # not a whole word
+    assert not [e for e in at.expander if e.label.startswith("**Pledges**")]
