@@ -266,7 +266,7 @@ def test_everything_else_is_indexed_and_answers(mixed_run, embedder):
 def test_the_summary_counts_what_was_indexed_and_skipped(mixed_run):
     _, stderr, _ = mixed_run
     summary = stderr.strip().splitlines()[-1]
-    assert re.fullmatch(r"Indexed 8 document\(s\), \d+ passages \(\d+ texts embedded, \d+ "
+    assert re.fullmatch(r"Indexed 9 document\(s\), \d+ passages \(\d+ texts embedded, \d+ "
                         r"reused\) in [\d.]+s; skipped 9\.", summary), summary
 
 
@@ -355,7 +355,7 @@ def test_a_file_removed_after_it_was_read_does_not_break_the_ingest(built, embed
     monkeypatch.setattr(assistant.index, "discover", discover)
     report = build_index(settings, embedder=embedder)
     assert "short-lived" in report.indexed
-    assert load_index(settings).manifest["counts"]["documents"] == 6
+    assert load_index(settings).manifest["counts"]["documents"] == 7
 
 
 # ------------------------------------------------------------------ decompression bombs

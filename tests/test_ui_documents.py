@@ -27,6 +27,8 @@ def test_documents_page_shows_the_manifest_and_reads_a_document(env, built, inde
     assert not at.exception, at.exception
     facts = [plain(c.value) for c in at.caption if "passages" in c.value]
     assert len(facts) == len(index.documents)  # one line per document
+    assert any(re.fullmatch(r"constitution · final · 2015-07-27 · 16 pages · \d+ passages · .*",
+                            f) for f in facts), facts
     pattern = (r"draft mandate \+ consultation questions · draft · 2012-07 · 32 pages · "
                r"\d+ passages · .*")
     assert any(re.fullmatch(pattern, f) for f in facts), facts
