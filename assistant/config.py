@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,12 @@ class Settings:
     batch_size: int = 64
     # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see embedding.py
     embedding_backend: str = "onnx"
+    # log every question with its answer and sources for trainers (False: only rated answers
+    # are kept, and a reload does not bring a conversation back)
+    log_questions: bool = True
+    # who may add documents to (or remove them from) the shared corpus in the app; empty
+    # means nobody can, and uploads stay private to the session that made them
+    admin_token: str = field(default="", repr=False)
     # where the ONNX export of the bundled model is kept; made there on first use, offline
     model_cache_dir: Path = (
         Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "nhs-policy-assistant")

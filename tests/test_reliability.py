@@ -745,11 +745,14 @@ def test_no_acknowledged_feedback_is_lost_when_writers_are_killed(tmp_path):
         proc.wait()
         assert proc.returncode == -signal.SIGKILL
 
-    raw = (data / "feedback.jsonl").read_text(encoding="utf-8")
-    lines = raw.splitlines()
-    assert all(json.loads(line) for line in lines)  # no torn or interleaved line
+    import sqlite3
+
+    db = sqlite3.connect(data / "assistant.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"  # no torn record
+    rows = db.execute("SELECT count(*) FROM turns").fetchone()[0]
+    db.close()
     recorded = [e["comment"] for e in read_feedback(Settings(data_dir=data))]
-    assert len(recorded) == len(set(recorded)) == len(lines)
+    assert len(recorded) == len(set(recorded)) == rows
     for name in writers:
         assert set(acked[name]) <= set(recorded)
         mine = [int(c.rsplit("-", 1)[1]) for c in recorded if c.startswith(name)]

@@ -6,6 +6,7 @@ model and index load once per process (st.cache_resource) and are shared by the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -21,14 +22,9 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from uihelp import APP, DRAFT, SUMMARY, TIMEOUT, answers, ask, htmls, plain, sources, start  # noqa: E402
 
 from ui.render import highlight, md_escape  # noqa: E402
-from ui.uploads import UploadError, check_upload, safe_filename, save_upload  # noqa: E402
-
-APP = str(PROJECT_ROOT / "ui" / "app.py")
-TIMEOUT = 60  # the first run in a process loads the model and the index
-DRAFT = "draft-mandate-2012"
-SUMMARY = "mandate-2017-19-summary"
 
 
 @pytest.fixture
@@ -40,88 +36,68 @@ def env(built, monkeypatch, tmp_path):
     return tmp_path / "data"
 
 
-def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def plain(markdown: str) -> str:
-    """Markdown the app escaped, read back as the text a user sees."""
-    return markdown.replace("\\", "")
-
-
-def sources(at: AppTest) -> list[str]:
-    """The header lines of the cited (or closest) passages on the page."""
-    return [m.value for m in at.markdown if m.value.startswith("**\\[")]
-
-
 def test_carers_question_shows_objective_15_and_located_sources(env):
     at = ask(start(), "Which objective covers carers?")
-    labels = [e.label for e in at.expander]
-    assert any(label.startswith("**Objective 15**") for label in labels), labels
-    captions = [c.value for c in at.caption]
-    assert any("page " in c or "paragraph " in c for c in captions), captions
-    assert sources(at)
-    answer = at.chat_message[1].markdown[0].value
-    assert "**\\[1\\]**" in answer
-    assert any(":yellow-background[" in m.value for m in at.markdown)  # quote highlighted
+    body = answers(at)[0]
+    assert "<summary><strong>Objective 15</strong>" in body
+    assert "<h3>Sources</h3>" in body  # a heading, not bold text
+    assert re.search(r'<p class="where">[^<]*(page|paragraph) ', body)
+    assert sources(at) and sources(at)[0].startswith("[1] ")
+    # each [n] marker links to its source, which carries that anchor
+    link = re.search(r'<a class="cite" href="#(src-[0-9a-f]+-1)"', body)
+    assert link and f'id="{link.group(1)}"' in body
+    assert "<mark>" in body  # quote highlighted inside its paragraph
     assert not at.error
 
 
 def test_off_topic_question_is_refused_with_closest_passages(env):
     at = start()
-    at.sidebar.toggle(key="show_scores").set_value(True).run()
+    at.toggle(key="show_scores").set_value(True).run()
     ask(at, "How do I bake banana bread?")
-    assert any("do not cover" in w.value for w in at.warning)
-    assert any(m.value == "**Closest passages**" for m in at.markdown)
+    body = answers(at)[0]
+    assert 'class="refusal"' in body and "do not cover" in body
+    assert "<h3>Closest passages</h3>" in body
     assert sources(at)
-    assert any("score 0" in plain(c.value) for c in at.caption)
+    assert "score 0" in body
 
 
 def test_example_question_is_asked(env):
     at = start()
     at.button_group(key="example").set_value("Which objective covers carers?").run()
     assert not at.exception, at.exception
-    assert plain(at.chat_message[0].markdown[0].value) == "Which objective covers carers?"
-    assert any(e.label.startswith("**Objective 15**") for e in at.expander)
+    assert '<h2 class="question">Which objective covers carers?</h2>' in htmls(at)
+    assert "<strong>Objective 15</strong>" in answers(at)[0]
 
 
 def test_document_filter_narrows_sources(env, assistant):
     at = start()
-    at.sidebar.multiselect[0].set_value([SUMMARY]).run()
+    at.multiselect(key="docs").set_value([SUMMARY]).run()
     ask(at, "How will the NHS improve out-of-hospital care and GP access?")
     heads = sources(at)
     assert heads
-    wanted = md_escape(assistant.index.documents[SUMMARY].title)
+    wanted = assistant.index.documents[SUMMARY].title
     assert all(wanted in h for h in heads), heads
-    assert any("Searched only" in c.value for c in at.caption)
+    assert "Searched only" in answers(at)[0]
 
 
 def test_everyday_wording_is_shown_with_the_terms_it_was_read_as(env):
     at = start()
     ask(at, "Is anything being done about bedsores?")
-    assert any("read as the documents' terms: patient safety, avoidable harm"
-               in plain(c.value) for c in at.caption), [c.value for c in at.caption]
+    wording = "read as the documents' terms: patient safety, avoidable harm"
+    assert wording in html.unescape(answers(at)[0])
     ask(at, "What is the NHS Constitution?")
-    assert sum("read as the documents' terms" in plain(c.value) for c in at.caption) == 1
+    assert sum("read as the documents" in b for b in answers(at)) == 1
 
 
 def test_question_with_script_is_shown_as_text(env):
     question = "<script>alert(1)</script> **Which** objective covers [carers](x)?"
     at = ask(start(), question)
-    shown = at.chat_message[0].markdown[0].value
-    assert shown == md_escape(question)
-    assert "\\<script\\>" in shown
+    shown = [b for b in htmls(at) if b.startswith('<h2 class="question">')]
+    assert shown == [f'<h2 class="question">{html.escape(question)}</h2>']
+    for b in answers(at) + shown:
+        assert "<script>" not in b
     for m in at.markdown:
         assert not m.proto.allow_html
-        assert "<script>" not in m.value
 
 
 def test_bad_questions_give_one_clear_message(env):
@@ -132,46 +108,118 @@ def test_bad_questions_give_one_clear_message(env):
     assert not at.exception
 
 
-def test_feedback_thumbs_append_a_json_line(env):
+def _stored(env) -> list[dict]:
+    from assistant.config import Settings
+    from assistant.feedback import open_store
+
+    return open_store(Settings(data_dir=env)).turns()
+
+
+def test_one_rating_per_answer_replaced_cleared_and_commented(env):
     at = ask(start(), "Which objective covers carers?")
-    at.feedback[0].set_value(0).run()
+    turns = _stored(env)  # every question is logged, rated or not
+    assert len(turns) == 1 and turns[0]["rating"] is None
+    assert turns[0]["question"] == "Which objective covers carers?"
+    assert "[1]" in turns[0]["answer"] and turns[0]["citations"][0]["quote"]
     at.feedback[0].set_value(1).run()
-    lines = (env / "feedback.jsonl").read_text().splitlines()
-    assert len(lines) == 2
-    first, second = (json.loads(line) for line in lines)
-    assert (first["rating"], second["rating"]) == ("down", "up")
-    assert second["question"] == "Which objective covers carers?"
-    assert "[1]" in second["answer"] and second["citations"][0]["quote"]
-    assert second["timestamp"]
+    at.feedback[0].set_value(0).run()  # changed its mind: replaced, not added
+    turns = _stored(env)
+    assert len(turns) == 1 and turns[0]["rating"] == "down"
+    at.text_area(key=f"cm-{turns[0]['id']}").input("It missed the respite breaks.").run()
+    assert _stored(env)[0]["comment"] == "It missed the respite breaks."
+    at.feedback[0].set_value(None).run()  # cleared
+    assert [t["rating"] for t in _stored(env)] == [None]
 
 
-def test_feedback_page_shows_rated_answers_for_review(env):
+def test_earlier_turns_are_drawn_once_without_widgets(env):
+    at = ask(start(), "Which objective covers carers?")
+    at.feedback[0].set_value(1).run()
+    for question in ("What does the mandate say about mental health?",
+                     "What support is there for the armed forces?"):
+        ask(at, question)
+    earlier = [b for b in htmls(at) if b.startswith('<div class="earlier">')]
+    assert len(earlier) == 1  # the oldest turn, as one block
+    assert '<h2 class="question">Which objective covers carers?</h2>' in earlier[0]
+    assert "You rated this answer helpful." in earlier[0]
+    assert re.search(r'href="#(src-[0-9a-f]+-1)"', earlier[0])
+    assert len(at.feedback) == 2  # the two latest answers keep their controls
+
+
+def test_question_logging_can_be_turned_off(env, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_LOG_QUESTIONS", "false")
+    at = ask(start(), "Which objective covers carers?")
+    assert _stored(env) == []
+    at.feedback[0].set_value(1).run()  # a rated answer is kept all the same
+    assert [t["rating"] for t in _stored(env)] == ["up"]
+
+
+def test_conversation_survives_a_reload(env):
+    at = ask(start(), "Which objective covers carers?")
+    at.feedback[0].set_value(1).run()
+    sid = at.query_params["s"][0] if isinstance(at.query_params["s"], list) else \
+        at.query_params["s"]
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["s"] = sid
+    again.run()
+    assert not again.exception, again.exception
+    assert '<h2 class="question">Which objective covers carers?</h2>' in htmls(again)
+    assert "<strong>Objective 15</strong>" in answers(again)[0]
+    assert again.feedback[0].value == 1
+    ask(again, "and for children?")  # the restored conversation is what it is read with
+    assert "Which objective covers children?" in html.unescape(answers(again)[-1])
+    other = start()  # a new visitor starts empty
+    assert not answers(other)
+
+
+def test_feedback_page_filters_and_exports(env):
+    import csv
+    import io
+
+    from ui.exports import to_csv, to_jsonl
+
     at = start()
     at.switch_page("views/feedback.py").run()
     assert not at.exception, at.exception
-    assert any("No feedback yet" in i.value for i in at.info)
+    assert any("Nothing matches" in i.value for i in at.info)
     at.switch_page("views/chat.py").run()
     ask(at, "Which objective covers carers?")
     at.feedback[0].set_value(0).run()  # thumbs down
+    ask(at, "What does the mandate say about mental health?")  # not rated
     at.switch_page("views/feedback.py").run()
     assert not at.exception, at.exception
-    assert [m.value for m in at.metric] == ["1", "0", "1"]
+    assert [m.value for m in at.metric] == ["2", "1", "0", "1"]
     text = " ".join(plain(m.value) for m in at.markdown)
-    assert "Which objective covers carers?" in text and "Objective 15" in text
-    at.radio(key="fb-filter").set_value("Helpful").run()
-    assert "Which objective covers carers?" not in " ".join(plain(m.value) for m in at.markdown)
+    assert "Which objective covers carers?" in text and "mental health" in text
+    # local time, not raw ISO
+    assert not any(re.search(r"\d{4}-\d\d-\d\dT", c.value) for c in at.caption)
+    at.selectbox(key="fb-filter").set_value("Not rated").run()
+    text = " ".join(plain(m.value) for m in at.markdown)
+    assert "mental health" in text and "Which objective covers carers?" not in text
+    at.selectbox(key="fb-filter").set_value("All").run()
+    at.selectbox(key="fb-doc").set_value("mandate-2017-19-summary").run()
+    assert [m.value for m in at.metric][0] in {"0", "1", "2"}
+    turns = _stored(env)
+    rows = list(csv.DictReader(io.StringIO(to_csv(turns))))
+    assert {r["rating"] for r in rows} == {"down", ""}
+    assert all(json.loads(line)["question"] for line in to_jsonl(turns).splitlines())
 
 
-def test_conversation_downloads_as_markdown_with_citations(env):
+def test_conversation_clears_and_downloads_as_markdown(env):
     from ui.render import conversation_markdown
 
     at = ask(start(), "Which objective covers carers?")
-    assert not at.sidebar.button(key="clear").disabled
+    assert not at.button(key="clear").disabled
     md = conversation_markdown(at.session_state["messages"], {})
     assert "## Q: Which objective covers carers?" in md
     assert "> " in md and "[1] Our NHS care objectives" in md
-    at.sidebar.button(key="clear").click().run()
+    at.button(key="clear").click().run()
     assert at.session_state["messages"] == []
+    sid = at.query_params["s"]
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["s"] = sid[0] if isinstance(sid, list) else sid
+    again.run()
+    assert not answers(again)  # a cleared conversation does not come back
+    assert len(_stored(env)) == 1  # but stays in the store for the trainers
 
 
 def test_objectives_page_lists_every_objective_by_document(env):
@@ -186,6 +234,15 @@ def test_objectives_page_lists_every_objective_by_document(env):
     assert labels and labels[0].startswith("**Objective 15**")
 
 
+def test_objective_search_is_ranked_and_matches_whole_words(env):
+    at = start()
+    at.switch_page("views/objectives.py").run()
+    at.text_input(key="objective-query").set_value("carers").run()
+    labels = [e.label for e in at.expander if e.label.startswith("**Objective ")]
+    assert len(labels) > 1 and labels[0].startswith("**Objective 15**"), labels
+    at.text_input(key="objective-query").set_value("mum").run()
+    assert not any("contain every word" in c.value and not c.value.startswith("0 ")
+                   for c in at.caption), [c.value for c in at.caption]
 def test_plain_english_page_lists_the_glossary_and_filters_it(env):
     from assistant.glossary import default_glossary
 
@@ -205,8 +262,8 @@ def test_ask_about_an_objective_opens_the_chat(env):
     at.switch_page("views/objectives.py").run()
     at.button(key=f"ask-{DRAFT}/15").click().run()
     assert not at.exception, at.exception
-    assert "Objective 15" in at.chat_message[0].markdown[0].value
-    assert any(e.label.startswith("**Objective 15**") for e in at.expander)
+    assert "Objective 15" in htmls(at)[-2] or any("Objective 15" in b for b in htmls(at))
+    assert "<strong>Objective 15</strong>" in answers(at)[0]
 
 
 def test_consultation_page_lists_the_12_questions(env):
@@ -221,56 +278,6 @@ def test_consultation_page_lists_the_12_questions(env):
     assert any("12, 13, 14, 15" in r for r in related)  # question 9: putting patients first
 
 
-def test_documents_page_shows_the_manifest(env):
-    at = start()
-    at.switch_page("views/documents.py").run()
-    assert not at.exception, at.exception
-    facts = [plain(c.value) for c in at.caption if "passages" in c.value]
-    assert len(facts) == 6
-    assert any(re.fullmatch(r"constitution · final · 2015-07-27 · 16 pages · \d+ passages · "
-                            r"nhs-constitution-2015\.pdf", f) for f in facts), facts
-    pattern = (r"draft mandate \+ consultation questions · draft · 2012-07 · 32 pages · "
-               r"\d+ passages · draft-mandate-2012\.txt")
-    assert any(re.fullmatch(pattern, f) for f in facts), facts
-
-
-def test_uploads_bad_files_refused_good_file_searchable(built, monkeypatch, tmp_path):
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(built.corpus_dir, corpus)
-    shutil.copytree(built.index_dir, index)  # its vectors are reused: only new text is embedded
-    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index))
-    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
-    before = sorted(p.name for p in corpus.iterdir())
-
-    at = start()
-    at.switch_page("views/documents.py").run()
-    for name, data, message in [
-        ("notes.pdf", b"Plain text pretending to be a PDF.\n" * 20, "is not a PDF"),
-        ("broken.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 500, "not a readable PDF"),
-    ]:
-        at.file_uploader[0].upload(name, data, "application/pdf").run()
-        at.button(key="ingest").click().run()
-        assert not at.exception, at.exception
-        assert message in plain(at.error[0].value), at.error
-        assert sorted(p.name for p in corpus.iterdir()) == before
-        at.file_uploader[0].clear().run()
-
-    text = ("Hedgehog welfare policy\n\n1.1 Every NHS trust should appoint a hedgehog "
-            "welfare lead to look after hedgehogs found in hospital gardens.\n")
-    at.file_uploader[0].upload("../../hedgehog policy.txt", text.encode(), "text/plain").run()
-    at.button(key="ingest").click().run()
-    assert not at.exception, at.exception
-    assert "searchable now" in plain(at.success[0].value), (at.success, at.error)
-    assert (corpus / "hedgehog-policy.txt").is_file()
-    assert not (tmp_path / "hedgehog policy.txt").exists()
-
-    at.switch_page("views/chat.py").run()
-    ask(at, "Who looks after hedgehogs found in hospital gardens?")
-    assert any("Hedgehog welfare policy" in h for h in sources(at))
-    ask(at, "Which objective covers carers?")
-    assert any(e.label.startswith("**Objective 15**") for e in at.expander)
-
-
 def test_missing_index_is_built_on_first_start(monkeypatch, tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -281,7 +288,7 @@ def test_missing_index_is_built_on_first_start(monkeypatch, tmp_path, embedder):
     assert not at.error
     assert (tmp_path / "index" / "CURRENT").exists()
     ask(at, "What did the Health and Social Care Act 2012 do?")
-    assert sources(at) or at.warning
+    assert sources(at) or answers(at)
 
 
 def test_missing_index_that_cannot_be_built_shows_one_message(monkeypatch, tmp_path):
@@ -294,34 +301,6 @@ def test_missing_index_that_cannot_be_built_shows_one_message(monkeypatch, tmp_p
 
 
 # ------------------------------------------------------------------ pure helpers of the UI
-
-
-def test_upload_names_stay_inside_the_corpus(tmp_path, built):
-    assert safe_filename("../../x.pdf", ".pdf") == "x.pdf"
-    assert safe_filename("..\\..\\evil.txt", ".txt") == "evil.txt"
-    assert safe_filename(".hidden.md", ".md") == "hidden.md"
-    assert safe_filename("../..", ".txt") == "upload.txt"
-    settings = built.with_(corpus_dir=tmp_path / "corpus")
-    path = save_upload(settings, "../../x.txt", b"Some plain text about the NHS.")
-    assert path.parent == (tmp_path / "corpus").resolve() and path.name == "x.txt"
-    again = save_upload(settings, "x.txt", b"Different text about the NHS mandate.")
-    assert again.name == "x-2.txt"
-    with pytest.raises(UploadError, match="already in the corpus"):
-        save_upload(settings, "copy.txt", b"Some plain text about the NHS.")
-
-
-def test_upload_type_and_size_are_checked_by_content():
-    with pytest.raises(UploadError, match="is not a PDF"):
-        check_upload("a.pdf", b"hello", 1000)
-    with pytest.raises(UploadError, match="a PNG image"):
-        check_upload("a.txt", b"\x89PNG\r\n\x1a\n....", 1000)
-    with pytest.raises(UploadError, match="is a PDF, not text"):
-        check_upload("a.md", b"%PDF-1.7 ...", 1000)
-    with pytest.raises(UploadError, match="over the"):
-        check_upload("a.txt", b"x" * 2001, 1000 * 2)
-    with pytest.raises(UploadError, match="only PDF"):
-        check_upload("a.docx", b"text", 1000)
-    assert check_upload("a.PDF", b"%PDF-1.4 ...", 1000) == ".pdf"
 
 
 def test_highlight_escapes_document_text():
@@ -355,16 +334,34 @@ def test_feedback_log_is_safe_for_concurrent_writers(built, tmp_path):
     with pytest.raises(AssistantError, match="not one of"):
         record_feedback(settings, "sideways", answer)
     blocked = built.with_(data_dir=Path("/proc/no-such-dir"))
-    with pytest.raises(AssistantError, match="could not be saved"):
+    with pytest.raises(AssistantError, match="could not be opened"):
         record_feedback(blocked, "up", answer)
+
+
+def _summaries(at) -> list[str]:
+    """The headlines of the objective and provision cards in the answers, as text."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", x)) for b in answers(at)
+            for x in re.findall(r"<summary>(.*?)</summary>", b)]
+
+
+def _answer_text(body: str) -> str:
+    """An answer's own text (before its cards and sources), as a user reads it."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", body.split("<h3>")[0])).strip()
 
 
 def test_answer_cards_say_what_a_provision_is(env):
     at = start()
     ask(at, "Can I choose my GP practice?")
     assert not at.exception, at.exception
-    labels = [e.label for e in at.expander]
-    assert any(x.startswith("**Right**") and "choose your GP practice" in x for x in labels)
+    body = answers(at)[0]
+    assert "<h3>Rights, pledges and other provisions it falls under</h3>" in body
+    labels = re.findall(r"<summary>(.*?)</summary>", body)
+    assert any(x.startswith("<strong>Right</strong>") and "choose your GP practice" in x
+               for x in labels), labels
+    from ui.render import conversation_markdown
+
+    md = conversation_markdown(at.session_state["messages"], {})
+    assert "**Rights, pledges and other provisions:**" in md and "\n- Right (" in md
 
 
 def test_objectives_page_lists_provisions_by_kind(env):
@@ -379,14 +376,19 @@ def test_objectives_page_lists_provisions_by_kind(env):
 
 def test_a_follow_up_is_read_with_the_question_before_it(env):
     at = ask(ask(start(), "Which objective covers carers?"), "and for children?")
-    captions = [plain(c.value) for c in at.caption]
-    assert any("Read with the previous question as: “Which objective covers children?”" in c
-               for c in captions), captions
-    headings = [m.value for m in at.markdown]
-    assert "**Objectives this question falls under**" in headings  # carers: Objective 15
-    assert "**Related objectives**" in headings
-    labels = [e.label for e in at.expander]
-    assert not any(label.rstrip().endswith(":") for label in labels), labels  # no "by:"
+    bodies = [html.unescape(b) for b in answers(at)]
+    assert "Read with the previous question as: \u201cWhich objective covers children?\u201d" \
+        in bodies[-1], bodies[-1]
+    assert "Read with the previous question" not in bodies[0]
+    from ui.render import conversation_markdown
+
+    md = conversation_markdown(at.session_state["messages"], {})
+    assert "Read with the previous question as: \u201cWhich objective covers children?" in md
+    headings = [h for b in bodies for h in re.findall(r"<h3>(.*?)</h3>", b)]
+    assert "Objectives this question falls under" in headings  # carers: Objective 15
+    assert "Related objectives" in headings
+    labels = _summaries(at)
+    assert labels and not any(x.rstrip().endswith(":") for x in labels), labels  # no "by:"
     assert not at.error
 
 
@@ -395,6 +397,20 @@ def test_asking_about_a_consultation_question_finds_its_chapter(env):
     at.switch_page("views/consultation.py").run()
     at.button(key=f"ask-q-{DRAFT}-9").click().run()
     assert not at.exception, at.exception
-    answer = plain(at.chat_message[1].markdown[0].value)
+    answer = _answer_text(answers(at)[0])
     assert "Is this the right way for the mandate to support" not in answer
     assert answer.startswith("The documents say:")
+
+
+def test_provision_search_is_ranked_and_matches_whole_words(env):
+    at = start()
+    at.switch_page("views/objectives.py").run()
+    at.text_input(key="objective-query").set_value("choose GP practice").run()
+    assert not at.exception, at.exception
+    assert "Rights, pledges and other provisions" in [h.value for h in at.header]
+    rights = [e for e in at.expander if e.label.startswith("**Rights**")]
+    assert rights, [e.label for e in at.expander]
+    first = plain(rights[0].markdown[0].value)
+    assert "choose your GP practice" in first, first  # the best match first
+    at.text_input(key="objective-query").set_value("pled").run()  # not a whole word
+    assert not [e for e in at.expander if e.label.startswith("**Pledges**")]

@@ -8,12 +8,13 @@ st.markdown. Highlights and markers are added around already-escaped text.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from assistant.answer import answer_lead, split_answer
 from assistant.compose import display_title
-from assistant.types import Answer, Citation, Objective, ObjectiveMatch, ProvisionMatch
+from assistant.types import Answer, Objective, ObjectiveMatch
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM turns bare URLs and e-mail addresses into links even when escaped; an invisible word
@@ -78,58 +79,6 @@ def location(section: str, paragraph: str | None, page: int | None, title: str =
     return " · ".join(parts)
 
 
-def render_question(text: str) -> None:
-    st.markdown(md_text(text))
-
-
-def render_answer_text(answer: Answer) -> None:
-    """The lead line, then each quote's sentences followed by bold [n] markers; a list's
-    items as bullets."""
-    lead = answer_lead(answer.answer)
-    body = answer.answer.split("\n", 1)[1] if lead else answer.answer
-    blocks = [md_escape(lead)] if lead else []
-    for line in body.split("\n"):
-        if not line.strip():
-            continue
-        bullet = line.startswith("- ")
-        pieces = []
-        for text, marker in split_answer(line):
-            piece = md_escape(text)
-            if marker:
-                piece += f" **\\[{marker}\\]**"
-            pieces.append(piece)
-        text = " ".join(pieces)
-        if bullet:
-            if blocks and blocks[-1].startswith("- "):
-                blocks[-1] += "\n- " + text
-            else:
-                blocks.append("- " + text)
-        else:
-            blocks.append(text)
-    st.markdown("\n\n".join(blocks))
-
-
-def render_source(c: Citation, assistant, show_scores: bool) -> None:
-    """One cited passage: where it is, and the quote highlighted inside its paragraph."""
-    index = assistant.index
-    doc = index.documents.get(c.doc_id)
-    with st.container(border=True):
-        head = f"**\\[{c.marker}\\]** {md_escape(c.title)}"
-        st.markdown(head)
-        where = location(c.section, c.paragraph, c.page, c.title)
-        if show_scores:
-            where += f" · score {c.score:.2f}"
-        if where:
-            st.caption(md_escape(where))
-        passage = index.passage(c.passage_id) if c.passage_id in index.by_id else None
-        if doc is not None and passage is not None and c.end > c.start:
-            lo, hi = min(passage.body_start, c.start), max(passage.end, c.end)
-            context = doc.text[lo:hi]
-            st.markdown(highlight(context, c.start - lo, c.end - lo))
-        else:
-            st.markdown(highlight(c.quote, 0, len(c.quote)))
-
-
 def objective_label(o: Objective | ObjectiveMatch, doc=None, show_scores: bool = False,
                     score: float | None = None) -> str:
     """'Objective 15 · Draft mandate (2012) — Improve the support …' (escaped)."""
@@ -143,79 +92,22 @@ def objective_label(o: Objective | ObjectiveMatch, doc=None, show_scores: bool =
     return label
 
 
-def render_objective_card(match: ObjectiveMatch, assistant, show_scores: bool,
-                          key: str) -> None:
-    """An objective the question maps to: a labelled card that opens its full text."""
-    index = assistant.index
-    doc = index.documents.get(match.doc_id)
-    objective = next((o for o in index.objectives if o.id == match.id), None)
-    with st.expander(objective_label(match, doc, show_scores, match.score),
-                     icon=":material/flag:"):
-        if objective is None:
-            st.markdown(md_text(match.title))
-            return
-        where = location(objective.section, None, objective.page, objective.title)
-        st.caption(md_escape(" · ".join(x for x in (doc.title if doc else match.doc_id, where)
-                                        if x)))
-        st.markdown(md_text(objective.text))
+def local_zone():
+    """The browser's time zone (UTC if it is not known)."""
+    try:
+        return ZoneInfo(st.context.timezone) if st.context.timezone else UTC
+    except (KeyError, ValueError):
+        return UTC
 
 
-def provision_label(match: ProvisionMatch, doc=None, show_scores: bool = False) -> str:
-    """'Right · NHS Constitution (2015) — You have the right to choose …' (escaped); an
-    objective keeps its number ('Objective 15 · …')."""
-    if match.kind == "objective":
-        return objective_label(match, doc, show_scores, match.score)
-    title = match.title if len(match.title) <= 110 else match.title[:107].rstrip() + "…"
-    kind = match.kind.replace("_", " ").capitalize()
-    label = f"**{kind}**"
-    if doc is not None:
-        label += f" · {md_escape(short_title(doc))}"
-    label += f" — {md_escape(title)}"
-    if show_scores:
-        label += f" · score {match.score:.2f}"
-    return label
-
-
-def render_provision_card(match: ProvisionMatch, assistant, show_scores: bool) -> None:
-    """A right, pledge, principle... the question falls under, opening to its full text."""
-    index = assistant.index
-    doc = index.documents.get(match.doc_id)
-    provision = next((p for p in index.provisions if p.id == match.id), None)
-    with st.expander(provision_label(match, doc, show_scores), icon=":material/gavel:"):
-        where = location(match.section, None, match.page)
-        st.caption(md_escape(" · ".join(x for x in (doc.title if doc else match.doc_id, where)
-                                        if x)))
-        st.markdown(md_text(provision.text if provision else match.title))
-
-
-def render_answer(answer: Answer, assistant, show_scores: bool, key: str) -> None:
-    """An answer: its text with [n] markers, the objectives it maps to, then its sources."""
-    if answer.refused:
-        st.warning(md_escape(answer.answer), icon=":material/search_off:")
-        if answer.closest:
-            st.markdown("**Closest passages**")
-            for c in answer.closest:
-                render_source(c, assistant, show_scores)
-        return
-    render_answer_text(answer)
-    # an objective is said to be one the question falls under only at the confidence
-    # calibrated on dev questions; the others are shown as related
-    for heading, falls in (("Objectives this question falls under", True),
-                           ("Related objectives", False)):
-        shown = [(i, m) for i, m in enumerate(answer.objectives) if m.falls_under == falls]
-        if shown:
-            st.markdown(f"**{heading}**")
-        for i, m in shown:
-            render_objective_card(m, assistant, show_scores, key=f"{key}-obj-{i}")
-    statements = [m for m in answer.provisions if m.kind != "objective"][:3]
-    if statements:
-        st.markdown("**Rights, pledges and other provisions it falls under**")
-        for m in statements:
-            render_provision_card(m, assistant, show_scores)
-    if answer.citations:
-        st.markdown("**Sources**")
-        for c in answer.citations:
-            render_source(c, assistant, show_scores)
+def local_time(iso: str | None, zone) -> str:
+    """'23 Nov 2026, 14:05' in `zone` for an ISO UTC timestamp."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone(zone).strftime("%-d %b %Y, %H:%M")
+    except ValueError:
+        return iso
 
 
 # ------------------------------------------------------------------- download as Markdown
@@ -245,6 +137,15 @@ def conversation_markdown(messages: list[dict], titles: dict[str, str]) -> str:
                     f"{display_title(o.title)}"
                     + ("" if o.falls_under else " (related)") for o in a.objectives]
             out.append("")
+        provisions = [p for p in a.provisions if p.kind != "objective"][:3]
+        if provisions:
+            out += ["**Rights, pledges and other provisions:**", ""]
+            out += [f"- {p.kind.replace('_', ' ').capitalize()} "
+                    f"({titles.get(p.doc_id, p.doc_id)}): {p.title}" for p in provisions]
+            out.append("")
+        if a.read_with_history:
+            out += [f"_Read with the previous question as: \u201c{a.read_with_history}\u201d_",
+                    ""]
         sources = a.closest if a.refused else a.citations
         if sources:
             out += ["**Closest passages:**" if a.refused else "**Sources:**", ""]

@@ -8,6 +8,7 @@ one clear message on the page, never a traceback.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ import streamlit as st
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, IndexMismatchError
+from assistant.feedback import new_id
 from ui.render import md_escape
 
 logger = logging.getLogger("assistant.ui")
@@ -132,12 +134,55 @@ def show_error(exc: BaseException) -> None:
                  "server log.", icon=":material/error:")
 
 
+SESSION_PARAM = "s"  # the session id in the URL: a reload finds its conversation again
+
+
 def init_session() -> None:
-    """Create this session's conversation and settings on its first run."""
+    """Create (or, after a reload, restore) this session's conversation on its first run."""
     ss = st.session_state
-    ss.setdefault("messages", [])
+    if "sid" not in ss:
+        raw = st.query_params.get(SESSION_PARAM, "")
+        known = bool(re.fullmatch(r"[0-9a-f]{32}", raw or ""))
+        ss["sid"] = raw if known else new_id()
+        ss["messages"] = restore(ss["sid"]) if known else []
+    if st.query_params.get(SESSION_PARAM) != ss["sid"]:
+        st.query_params[SESSION_PARAM] = ss["sid"]
     ss.setdefault("pending", None)
     ss.setdefault("flash", None)
+
+
+def session_id() -> str:
+    return st.session_state["sid"]
+
+
+def store():
+    """The conversation and feedback store (SQLite in the data folder)."""
+    from assistant.feedback import open_store
+
+    return open_store(settings())
+
+
+def restore(sid: str) -> list[dict]:
+    """The messages of a session's stored turns (an empty list if there are none)."""
+    from assistant.types import Answer
+
+    try:
+        turns = store().history(sid)
+    except AssistantError as exc:
+        logger.warning("conversation %s not restored: %s", sid, exc)
+        return []
+    messages: list[dict] = []
+    for t in turns:
+        messages.append({"role": "user", "text": t["question"]})
+        if t["error"] or not t["answer_json"]:
+            messages.append({"role": "assistant", "id": t["id"], "logged": True,
+                             "error": t["error"] or "This answer could not be restored."})
+            continue
+        messages.append({"role": "assistant", "id": t["id"], "logged": True,
+                         "answer": Answer.model_validate_json(t["answer_json"]),
+                         "doc_ids": t["doc_ids"], "k": t["k"], "feedback": t["rating"],
+                         "comment": t["comment"]})
+    return messages
 
 
 def queue_question(question: str, doc_ids: list[str] | None = None) -> None:
@@ -159,3 +204,47 @@ def guarded(page: Callable[[], None]) -> None:
         page()
     except Exception as exc:  # st.stop, st.rerun and st.switch_page raise BaseExceptions
         show_error(exc)
+
+
+# ------------------------------------------------------------------ my documents (private)
+
+
+@st.cache_resource(show_spinner="Loading your documents…", max_entries=16)
+def _load_private(sid: str, build: str, _settings: Settings, _shared):
+    """The Assistant over one session's index (`build` keys it), sharing the model."""
+    from assistant.answer import Assistant
+
+    return Assistant(_settings, embedder=_shared.embedder)
+
+
+def build_private_with_progress(label: str):
+    """A `build(settings, extra)` for ui.private that shows a progress bar."""
+    return lambda s, extra: build_with_progress(s, label, extra=extra)
+
+
+def session_assistant():
+    """The Assistant this session searches: the shared one, or, once the session has
+    uploaded documents of its own, one over the shared corpus plus its uploads."""
+    from assistant.index import current_build
+    from ui import private
+
+    shared = require_assistant()
+    s, sid = settings(), session_id()
+    if not private.private_files(s, sid):
+        return shared
+    try:
+        if not private.is_current(s, sid):
+            private.build_private(s, sid, build_private_with_progress(
+                "Updating the index of your documents:"))
+        own = private.private_settings(s, sid)
+        return _load_private(sid, str(current_build(own.index_dir)), own, shared)
+    except AssistantError as exc:
+        st.warning(md_escape(f"Your own documents are not searched just now: {exc}"))
+        return shared
+
+
+def private_ids(assistant) -> set[str]:
+    """The documents of `assistant`'s index that this session uploaded."""
+    from ui.private import private_doc_ids
+
+    return private_doc_ids(assistant.index, settings(), session_id())

@@ -1,4 +1,7 @@
-"""Adding an uploaded file to the corpus and the index, safely.
+"""Checking and saving uploaded files, and adding to or removing from the shared corpus.
+
+Uploads go to the session's own folder by default (ui.private); only an administrator
+(ASSISTANT_ADMIN_TOKEN) can add a file to the shared corpus or remove one from it.
 
 The file's type is checked by its content (magic bytes), not its name; its size is checked;
 its name is reduced to a plain file name inside the corpus folder ('../../x.pdf' -> 'x.pdf');
@@ -68,18 +71,35 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> str:
 
 
 def display_name(name: str) -> str:
-    """The last part of an uploaded file name, for messages."""
-    return re.split(r"[\\/]", name or "")[-1].strip() or "upload"
+    """The last part of an uploaded file name, for messages (markup tags dropped first, so
+    the '/' of a closing tag is not taken for a folder)."""
+    name = re.sub(r"<[^<>]*>", " ", name or "")
+    return re.sub(r"\s+", " ", re.split(r"[\\/]", name)[-1]).strip() or "upload"
 
 
 def safe_filename(name: str, ext: str) -> str:
-    """A plain file name with extension `ext`: no folders, no leading dots, no odd characters."""
+    """A plain file name with extension `ext` that keeps the user's base name: no folders,
+    no markup, no leading dots, no odd characters ('../x<script>y</script>.txt' -> 'x-y.txt')."""
     base = unicodedata.normalize("NFKD", display_name(name))
     base = base.encode("ascii", "ignore").decode()
     stem = base[: -len(Path(base).suffix)] if Path(base).suffix else base
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)
-    stem = re.sub(r"\.{2,}", ".", stem).strip(".-_ ")[:80] or "upload"
+    stem = re.sub(r"\.{2,}", ".", stem)
+    stem = re.sub(r"-{2,}", "-", stem).strip(".-_ ")[:80] or "upload"
     return f"{stem}{ext}"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 passage', '3 passages'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def is_admin(settings: Settings, token: str) -> bool:
+    """Whether `token` is the administrator token (never true when none is set)."""
+    import hmac
+
+    return bool(settings.admin_token) and bool(token) and hmac.compare_digest(
+        settings.admin_token.encode(), token.encode())
 
 
 def target_path(corpus_dir: Path, filename: str) -> Path:
@@ -119,6 +139,27 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
         raise UploadError(f"{display_name(name)} could not be saved in {corpus} "
                           f"({exc.strerror or exc}).") from exc
     return path
+
+
+def remove_from_corpus(settings: Settings, filename: str, build: Callable[[], object]
+                       ) -> object:
+    """Remove one file from the shared corpus and rebuild the index; return the report.
+
+    The file is moved aside first and put back if the rebuild fails, so the index in use
+    and the corpus always agree."""
+    corpus = Path(settings.corpus_dir).resolve()
+    path = corpus / Path(filename).name
+    if not path.is_file() or path.suffix.lower() not in EXTENSIONS:
+        raise UploadError(f"{display_name(filename)} is not in the corpus.")
+    aside = corpus / f".removed-{uuid.uuid4().hex}-{path.name}"
+    os.replace(path, aside)
+    try:
+        report = build()
+    except BaseException:
+        os.replace(aside, path)
+        raise
+    aside.unlink(missing_ok=True)
+    return report
 
 
 def ingest_upload(settings: Settings, name: str, data: bytes,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import state, theme
 from ui.render import location, md_escape, md_text, short_title
 
 
@@ -47,6 +47,7 @@ def _question(q, index) -> None:
 
 
 def page() -> None:
+    theme.setup_page("Consultation")
     assistant = state.require_assistant()
     index = assistant.index
     st.title("Consultation questions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import state, theme
 from ui.render import md_escape
 
 
@@ -26,6 +26,7 @@ def _objective_of(terms: tuple[str, ...], build: str) -> dict[str, tuple[str, st
 
 
 def page() -> None:
+    theme.setup_page("Plain English")
     assistant = state.require_assistant()
     glossary = assistant.mapper.glossary
     st.title("Plain English")

@@ -1,0 +1,95 @@
+"""The conversation and feedback store (SQLite): one rating per answer, filters, history."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.feedback import make_turn, open_store
+from assistant.types import Answer, Citation
+
+
+def _answer(question: str, doc_id: str = "draft-mandate-2012") -> Answer:
+    cite = Citation(marker=1, doc_id=doc_id, title="Draft mandate", section="3. Carers",
+                    paragraph="3.21", page=22, quote="Carers need support.", score=0.8)
+    return Answer(question=question, answer="Carers need support. [1]", refused=False,
+                  citations=[cite])
+
+
+@pytest.fixture
+def store(tmp_path):
+    return open_store(Settings(data_dir=tmp_path / "data"))
+
+
+def test_one_rating_per_answer_replaced_and_cleared(store):
+    turn = make_turn(_answer("Which objective covers carers?"), session_id="a" * 32)
+    store.log_turn(turn)
+    store.rate(turn["id"], "up")
+    store.rate(turn["id"], "down")
+    store.comment(turn["id"], "  Missed respite.  ")
+    [row] = store.turns()
+    assert (row["rating"], row["comment"]) == ("down", "Missed respite.")
+    assert row["rated_at"] and row["citations"][0]["quote"] == "Carers need support."
+    assert Answer.model_validate_json(row["answer_json"]).question == row["question"]
+    store.rate(turn["id"], None)
+    assert [t["rating"] for t in store.turns()] == [None]
+    with pytest.raises(AssistantError, match="not one of"):
+        store.rate(turn["id"], "sideways")
+    with pytest.raises(AssistantError, match="no longer in the store"):
+        store.rate("f" * 32, "up")
+
+
+def test_turns_filter_by_rating_document_and_date(store):
+    first = make_turn(_answer("carers?"), session_id="a" * 32)
+    second = make_turn(_answer("summary?", doc_id="mandate-2017-19-summary"),
+                       session_id="b" * 32)
+    store.log_turn(first)
+    store.log_turn(second)
+    store.rate(first["id"], "up")
+    assert [t["question"] for t in store.turns()] == ["summary?", "carers?"]  # newest first
+    assert [t["question"] for t in store.turns(rating="up")] == ["carers?"]
+    assert [t["question"] for t in store.turns(rating="unrated")] == ["summary?"]
+    assert [t["question"] for t in store.turns(doc_id="mandate-2017-19-summary")] == \
+        ["summary?"]
+    assert store.turns(doc_id="mandate-2017") == []  # a whole id, not a prefix
+    assert store.turns(since=second["created_at"]) == store.turns()[:1]
+    assert store.turns(until=first["created_at"]) == []
+
+
+def test_history_is_per_session_and_a_cleared_conversation_is_kept_for_review(store):
+    for question in ("one?", "two?"):
+        store.log_turn(make_turn(_answer(question), session_id="a" * 32))
+    store.log_turn(make_turn(None, question="bad", session_id="b" * 32, error="Too long."))
+    assert [t["question"] for t in store.history("a" * 32)] == ["one?", "two?"]
+    assert store.history("b" * 32)[0]["error"] == "Too long."
+    store.end_conversation("a" * 32)
+    assert store.history("a" * 32) == []
+    assert len(store.turns()) == 3
+
+
+def test_concurrent_writers_lose_nothing(store):
+    turns = [make_turn(_answer(f"q{n}?"), session_id="c" * 32) for n in range(40)]
+
+    def work(part: list[dict]) -> None:
+        for t in part:
+            store.log_turn(t)
+            store.rate(t["id"], "up")
+            store.rate(t["id"], "down")
+
+    threads = [threading.Thread(target=work, args=(turns[n::4],)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = store.turns()
+    assert len(rows) == 40 and {r["rating"] for r in rows} == {"down"}
+
+
+def test_admin_events_are_recorded(store):
+    store.log_event("corpus.add", {"file": "x.txt", "title": "X"})
+    store.log_event("corpus.remove", {"file": "x.txt", "title": "X"})
+    assert [(e["action"], e["file"]) for e in store.events()] == [
+        ("corpus.remove", "x.txt"), ("corpus.add", "x.txt")]
