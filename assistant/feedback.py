@@ -4,8 +4,8 @@ most one rating (with a comment) per answer, for trainers reviewing what staff a
 `ConversationStore` is the interface the app and the CLI use; `SQLiteStore` implements it
 with the standard library's sqlite3 in `<data_dir>/assistant.db` (WAL journal, one short
 transaction per write, a busy timeout), so several Streamlit sessions and several server
-processes can write at once without losing or tearing a record. Another backend (PostgreSQL)
-only has to implement the same methods.
+processes can write at once without losing or tearing a record. `PgConversationStore`
+(assistant/pgconversations.py) implements it in PostgreSQL when `database_url` is set.
 
 A turn is a dict: id, session_id, created_at (ISO 8601 UTC), question, answer, refused,
 citations, objectives, doc_ids, k, error, rating ('up' / 'down' / None), comment, rated_at,
@@ -82,7 +82,7 @@ def make_turn(answer: Answer | None, *, question: str = "", session_id: str = ""
 
 
 class ConversationStore(Protocol):
-    """Where turns, ratings and comments are kept (SQLite here; another database later)."""
+    """Where turns, ratings and comments are kept (SQLite, or PostgreSQL)."""
 
     def log_turn(self, turn: dict) -> None:
         """Store a turn (replacing one with the same id)."""
@@ -258,10 +258,21 @@ def _decode(row: sqlite3.Row) -> dict:
 
 
 _stores: dict[Path, SQLiteStore] = {}
+_pg_stores: dict[str, ConversationStore] = {}
 
 
 def open_store(settings: Settings) -> ConversationStore:
-    """Return the store for these settings (opened, and its schema made, once per process)."""
+    """Return the store for these settings (opened, and its schema made, once per process):
+    PostgreSQL when `database_url` is set, shared by every server using that database;
+    otherwise the SQLite file in the data folder."""
+    if settings.database_url:
+        store = _pg_stores.get(settings.database_url)
+        if store is None:
+            from assistant.pgconversations import PgConversationStore
+
+            store = _pg_stores[settings.database_url] = PgConversationStore(
+                settings.database_url)
+        return store
     path = Path(settings.data_dir) / DB_FILE
     store = _stores.get(path)
     if store is None or not path.exists():

@@ -79,6 +79,36 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (build_id, lexeme));
     ALTER TABLE assistant_builds ADD COLUMN lexical jsonb;
     """,
+    # 3: conversations, ratings and comments, and the administrative events log (kept
+    # across builds; see assistant/pgconversations.py)
+    """
+    CREATE TABLE assistant_turns (
+        id text PRIMARY KEY,
+        seq bigserial NOT NULL,
+        session_id text NOT NULL,
+        created_at text NOT NULL,
+        question text NOT NULL,
+        answer text NOT NULL DEFAULT '',
+        refused boolean NOT NULL DEFAULT false,
+        citations jsonb NOT NULL DEFAULT '[]',
+        objectives jsonb NOT NULL DEFAULT '[]',
+        doc_ids jsonb,
+        cited_docs text[] NOT NULL DEFAULT '{}',
+        k int,
+        error text,
+        rating text CHECK (rating IN ('up', 'down')),
+        comment text NOT NULL DEFAULT '',
+        rated_at text,
+        answer_json text);
+    CREATE INDEX assistant_turns_session ON assistant_turns (session_id, created_at, seq);
+    CREATE INDEX assistant_turns_created ON assistant_turns (created_at, seq);
+    CREATE INDEX assistant_turns_cited ON assistant_turns USING gin (cited_docs);
+    CREATE TABLE assistant_events (
+        seq bigserial PRIMARY KEY,
+        at text NOT NULL,
+        action text NOT NULL,
+        detail jsonb NOT NULL);
+    """,
 ]
 
 # BM25 as the files store scores it (bm25s, "lucene" variant), over the same tokens: the

@@ -1,4 +1,6 @@
-"""The conversation and feedback store (SQLite): one rating per answer, filters, history."""
+"""The conversation and feedback store, on SQLite and on a real PostgreSQL server (started
+by the tests, tests/pgrunner.py): one rating per answer, filters, history, concurrent
+writers. The same tests run on both stores."""
 
 from __future__ import annotations
 
@@ -19,9 +21,30 @@ def _answer(question: str, doc_id: str = "draft-mandate-2012") -> Answer:
                   citations=[cite])
 
 
-@pytest.fixture
-def store(tmp_path):
-    return open_store(Settings(data_dir=tmp_path / "data"))
+@pytest.fixture(scope="module")
+def pg():
+    from pgrunner import postgres
+
+    with postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        return open_store(Settings(data_dir=tmp_path / "data"))
+    from sqlalchemy import text
+
+    from assistant.pgconversations import PgConversationStore
+    from assistant.pgstore import engine
+
+    url = request.getfixturevalue("pg").url
+    store = open_store(Settings(data_dir=tmp_path / "data", database_url=url))
+    assert isinstance(store, PgConversationStore)
+    assert not (tmp_path / "data" / "assistant.db").exists()  # nothing in the server's files
+    with engine(url).begin() as conn:  # each test starts from an empty store
+        conn.execute(text("TRUNCATE assistant_turns, assistant_events"))
+    return store
 
 
 def test_one_rating_per_answer_replaced_and_cleared(store):
@@ -93,3 +116,27 @@ def test_admin_events_are_recorded(store):
     store.log_event("corpus.remove", {"file": "x.txt", "title": "X"})
     assert [(e["action"], e["file"]) for e in store.events()] == [
         ("corpus.remove", "x.txt"), ("corpus.add", "x.txt")]
+
+
+@pytest.mark.postgres
+def test_postgres_store_is_shared_between_processes(pg, tmp_path):
+    """Two processes (as two app servers) write to one database; each sees the other's."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    from assistant.pgstore import engine
+
+    with engine(pg.url).begin() as conn:
+        conn.execute(text("TRUNCATE assistant_turns, assistant_events"))
+    code = ("import sys; from assistant.config import Settings; "
+            "from assistant.feedback import make_turn, open_store; "
+            "s = open_store(Settings(database_url=sys.argv[1])); "
+            "[s.log_turn(make_turn(None, question=f'{sys.argv[2]}{n}', session_id='s' * 32, "
+            "error='x')) for n in range(20)]")
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg.url, tag]) for tag in "ab"]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    questions = {t["question"] for t in open_store(
+        Settings(data_dir=tmp_path / "d", database_url=pg.url)).history("s" * 32)}
+    assert questions == {f"{tag}{n}" for tag in "ab" for n in range(20)}
