@@ -140,3 +140,15 @@ def test_postgres_store_is_shared_between_processes(pg, tmp_path):
     questions = {t["question"] for t in open_store(
         Settings(data_dir=tmp_path / "d", database_url=pg.url)).history("s" * 32)}
     assert questions == {f"{tag}{n}" for tag in "ab" for n in range(20)}
+
+
+@pytest.mark.postgres
+def test_unreachable_database_is_one_clear_sentence(tmp_path):
+    from pgrunner import _free_port
+
+    from assistant.errors import StoreUnavailableError
+
+    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/postgres"  # nothing listens
+    with pytest.raises(StoreUnavailableError, match=r"^The conversation store in the "
+                                                    r"database could not be opened \(.+\)\.$"):
+        open_store(Settings(data_dir=tmp_path / "data", database_url=url))
