@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import free_port, stop_process
 
 from assistant.config import PROJECT_ROOT
 
@@ -31,13 +31,7 @@ def api_server(env: dict, log_path: Path, args: tuple[str, ...] = (), ready: boo
         _wait(url + ("/readyz" if ready else "/healthz"), proc, log_path, timeout=120)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_process(proc, log)
 
 
 def _wait(url: str, proc: subprocess.Popen | None, log_path: Path, timeout: float) -> None:

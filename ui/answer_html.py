@@ -16,7 +16,7 @@ import re
 from assistant.answer import answer_lead, split_answer
 from assistant.compose import display_title
 from assistant.types import Answer, Citation, ObjectiveMatch, ProvisionMatch
-from ui.render import location, short_title
+from ui.render import location, marked_lines, short_title
 
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
 
@@ -27,25 +27,8 @@ def esc(text: str) -> str:
 
 def html_highlight(text: str, start: int, end: int) -> str:
     """Escaped HTML paragraphs of `text` with text[start:end] marked (line by line)."""
-    paragraphs, pos = [], 0
-    for para in _BLANK.split(text):
-        at = text.index(para, pos) if para else pos
-        pos = at + len(para)
-        lines, offset = [], at
-        for line in para.split("\n"):
-            lo, hi = offset, offset + len(line)
-            offset = hi + 1
-            a, b = max(start, lo) - lo, min(end, hi) - lo
-            if a < b and line[a:b].strip():
-                rendered = (esc(line[:a].lstrip()) + f"<mark>{esc(line[a:b])}</mark>"
-                            + esc(line[b:].rstrip()))
-            else:
-                rendered = esc(line.strip())
-            if rendered:
-                lines.append(rendered)
-        if lines:
-            paragraphs.append("<p>" + "<br>".join(lines) + "</p>")
-    return "".join(paragraphs)
+    paragraphs = marked_lines(text, start, end, esc, lambda m: f"<mark>{m}</mark>")
+    return "".join("<p>" + "<br>".join(lines) + "</p>" for lines in paragraphs)
 
 
 def anchor(msg_id: str, marker: int) -> str:

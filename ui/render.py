@@ -34,8 +34,9 @@ def md_text(text: str) -> str:
     return highlight(text, 0, 0)
 
 
-def highlight(text: str, start: int, end: int) -> str:
-    """Escaped Markdown of `text` with text[start:end] highlighted.
+def marked_lines(text: str, start: int, end: int, escape, mark) -> list[list[str]]:
+    """The paragraphs of `text`, each a list of its non-empty lines escaped with `escape`,
+    with the part of text[start:end] on a line wrapped by `mark` (given it escaped).
 
     Works line by line, so a highlight that spans paragraphs is drawn in every one of them.
     """
@@ -49,16 +50,21 @@ def highlight(text: str, start: int, end: int) -> str:
             offset = hi + 1
             a, b = max(start, lo) - lo, min(end, hi) - lo
             if a < b and line[a:b].strip():
-                pre, mid, post = line[:a], line[a:b], line[b:]
-                rendered = (md_escape(pre.lstrip()) + f":{HIGHLIGHT}[{md_escape(mid)}]"
-                            + md_escape(post.rstrip()))
+                rendered = (escape(line[:a].lstrip()) + mark(escape(line[a:b]))
+                            + escape(line[b:].rstrip()))
             else:
-                rendered = md_escape(line.strip())
+                rendered = escape(line.strip())
             if rendered:
                 lines.append(rendered)
         if lines:
-            paragraphs.append("  \n".join(lines))
-    return "\n\n".join(paragraphs)
+            paragraphs.append(lines)
+    return paragraphs
+
+
+def highlight(text: str, start: int, end: int) -> str:
+    """Escaped Markdown of `text` with text[start:end] highlighted."""
+    paragraphs = marked_lines(text, start, end, md_escape, lambda m: f":{HIGHLIGHT}[{m}]")
+    return "\n\n".join("  \n".join(lines) for lines in paragraphs)
 
 
 def short_title(doc) -> str:
