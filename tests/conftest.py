@@ -58,6 +58,15 @@ def assistant(built, index, embedder):
     return Assistant(built, index=index, embedder=embedder)
 
 
+@pytest.fixture
+def env(built, monkeypatch, tmp_path):
+    """Point the app at the session's index; feedback goes to this test's own folder."""
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built.index_dir))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(built.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 def copy_corpus(dest: Path) -> Path:
     """Copy the real corpus into `dest` (a test's own folder) and return it."""
     shutil.copytree(CORPUS, dest)

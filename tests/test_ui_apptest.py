@@ -27,15 +27,6 @@ from uihelp import APP, DRAFT, SUMMARY, TIMEOUT, answers, ask, htmls, plain, sou
 from ui.render import highlight, md_escape  # noqa: E402
 
 
-@pytest.fixture
-def env(built, monkeypatch, tmp_path):
-    """Point the app at the session's index; feedback goes to this test's own folder."""
-    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built.index_dir))
-    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(built.corpus_dir))
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 def test_carers_question_shows_objective_15_and_located_sources(env):
     at = ask(start(), "Which objective covers carers?")
     body = answers(at)[0]

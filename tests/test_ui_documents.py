@@ -12,15 +12,6 @@ from uihelp import DRAFT, answers, ask, htmls, plain, sources, start
 from ui.uploads import UploadError, check_upload, safe_filename, save_upload
 
 
-@pytest.fixture
-def env(built, monkeypatch, tmp_path):
-    """Point the app at the session's index; feedback goes to this test's own folder."""
-    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built.index_dir))
-    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(built.corpus_dir))
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 def test_documents_page_shows_the_manifest_and_reads_a_document(env, built, index):
     at = start()
     at.switch_page("views/documents.py").run()

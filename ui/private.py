@@ -17,7 +17,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.index import current_build
-from ui.uploads import EXTENSIONS, UploadError, display_name, save_upload
+from ui.uploads import EXTENSIONS, UploadError, display_name, ingest_upload
 
 BASE_FILE = "BASE"  # the shared build a session's index was made from
 
@@ -74,20 +74,9 @@ def build_private(settings: Settings, sid: str, build: Callable[[Settings, list[
 def add_private(settings: Settings, sid: str, name: str, data: bytes,
                 build: Callable[[Settings, list[Path]], object]) -> tuple[Path, object]:
     """Save an upload in the session's folder and rebuild its index; on failure remove it."""
-    from assistant.corpus import SourceFile, load_document
-
     folder = uploads_dir(settings, sid)
-    path = save_upload(settings.with_(corpus_dir=folder), name, data)
-    try:
-        load_document(SourceFile(path), max_bytes=settings.max_file_mb * 2**20)
-        report = build_private(settings, sid, build)
-        skipped = [reason for file, reason in report.skipped if file == path.name]
-        if skipped:
-            raise IngestError(skipped[0])
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, report
+    return ingest_upload(settings.with_(corpus_dir=folder), name, data,
+                         lambda: build_private(settings, sid, build))
 
 
 def remove_private(settings: Settings, sid: str, filename: str,
