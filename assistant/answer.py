@@ -187,7 +187,7 @@ class Assistant:
         doc_ids = self.check_docs(doc_ids)
         vector = self.embedder.embed(query)
         ranked = self.mapper.rank(query, 5, doc_ids, vector)
-        return self._provisions(query, vector, ranked, doc_ids, [])[:k]
+        return self._provisions(query, vector, ranked, doc_ids, [], k)
 
     def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
             history: list[dict] | None = None) -> Answer:
@@ -309,18 +309,18 @@ class Assistant:
 
     # -- internals ----------------------------------------------------------------
     def _provisions(self, question: str, vector: np.ndarray, ranked, doc_ids: list[str] | None,
-                    cited: list[str]) -> list[ProvisionMatch]:
-        """Every kind of provision the question falls under, best first."""
+                    cited: list[str], k: int = 5) -> list[ProvisionMatch]:
+        """Up to k provisions of every kind the question falls under, best first."""
         by_passage = {p.passage_id: p for p in self.index.provisions
                       if p.kind is ProvisionKind.OBJECTIVE}
         objectives = [(by_passage[o.passage_id], s) for o, s in ranked[:3]
                       if o.passage_id in by_passage]
-        others = self.provision_ranker.rank(vector, 5, doc_ids)
+        others = self.provision_ranker.rank(vector, k, doc_ids)
         known = {p.id for p, _ in others}
         by_id = {p.passage_id: p for p in self.provision_ranker.provisions}
         others += [(by_id[c], float(self.index.passage_vectors[self.index.by_id[c]] @ vector))
                    for c in cited if c in by_id and by_id[c].id not in known]
-        merged = merge(objectives, others, is_objective_question(question), cited)
+        merged = merge(objectives, others, is_objective_question(question), cited, k)
         return [provision_match(p, s) for p, s in merged]
 
     def _objective_match(self, o, score: float, falls_under: bool = False

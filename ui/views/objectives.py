@@ -8,6 +8,7 @@ import re
 
 import streamlit as st
 
+from assistant.errors import AssistantError
 from assistant.types import ProvisionKind
 from ui import state, theme
 from ui.render import location, md_escape, md_text, objective_label, short_title
@@ -62,15 +63,9 @@ def matching_provisions(provisions, query: str):
 
 
 def ranked_provisions(found, assistant, query: str):
-    """`found` in the order the mapper ranks them for `query` (best first)."""
-    if len(found) < 2:
-        return found
-    try:
-        order = {m.id: n for n, m in enumerate(
-            assistant.provisions(query, k=len(assistant.index.provisions)))}
-    except Exception:  # a query the mapper refuses (too long): keep document order
-        return found
-    return sorted(found, key=lambda p: order.get(p.id, len(order)))
+    """`found` in the order the provision ranking puts them for `query` (best first)."""
+    return _in_ranked_order(found, lambda: assistant.provisions(
+        query, k=len(assistant.index.provisions)))
 
 
 def _provisions(provisions, expanded: bool, doc=None) -> None:
@@ -93,14 +88,19 @@ def _provisions(provisions, expanded: bool, doc=None) -> None:
 
 def ranked(found, assistant, query: str):
     """`found` in the order the objective mapper ranks them for `query` (best first)."""
+    return _in_ranked_order(found, lambda: assistant.objectives(
+        query, k=len(assistant.index.objectives)))
+
+
+def _in_ranked_order(found, rank):
+    """`found` sorted by where each stands in `rank()`; those it leaves out go last."""
     if len(found) < 2:
         return found
     try:
-        order = {m.id: n for n, m in enumerate(
-            assistant.objectives(query, k=len(assistant.index.objectives)))}
-    except Exception:  # a query the mapper refuses (too long): keep document order
+        order = {m.id: n for n, m in enumerate(rank())}
+    except AssistantError:  # a query the mapper refuses (too long): keep document order
         return found
-    return sorted(found, key=lambda o: order.get(o.id, len(order)))
+    return sorted(found, key=lambda x: order.get(x.id, len(order)))
 
 
 def _objective(o, doc, index, expanded: bool, with_doc: bool = False) -> None:
