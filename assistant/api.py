@@ -106,17 +106,17 @@ class AssistantHolder:
         return self._version
 
     def _current_version(self) -> str | None:
-        from assistant.backends import current_version
+        from assistant.search.backends import current_version
 
         return current_version(self.settings)
 
     def _load(self):
-        from assistant.answer import Assistant
-        from assistant.backends import load_data
+        from assistant.pipeline import Assistant
+        from assistant.search.backends import load_data
 
         embedder = self.embedder
         if embedder is None:
-            from assistant.embedding import get_embedder
+            from assistant.search.embed import get_embedder
 
             embedder = get_embedder(self.settings.resolved_model_path(),
                                     self.settings.batch_size)
@@ -249,7 +249,7 @@ def _is_database_error(exc: Exception) -> bool:
 
 
 def _accepts_history() -> bool:
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     return "history" in inspect.signature(Assistant.ask).parameters
 

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ingest(args, settings: Settings) -> int:
-    from assistant.index import build_index
+    from assistant.search.index import build_index
 
     for path in args.paths:
         if not path.exists():
@@ -127,8 +127,8 @@ def _ingest(args, settings: Settings) -> int:
     for _name, reason in report.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     if settings.database_url:  # the files were the workspace; publish them for every server
-        from assistant.index import load_index
-        from assistant.pgpublish import publish
+        from assistant.search.index import load_index
+        from assistant.search.pgpublish import publish
 
         name = publish(settings, load_index(settings))
         print(f"Published build {name} to the database.", file=sys.stderr)
@@ -142,8 +142,8 @@ def _ingest(args, settings: Settings) -> int:
 
 
 def _load(settings: Settings):
-    from assistant.answer import Assistant
-    from assistant.index import corpus_changed
+    from assistant.pipeline import Assistant
+    from assistant.search.index import corpus_changed
 
     assistant = Assistant(settings)
     changed = [] if settings.database_url else corpus_changed(assistant.index.manifest,
@@ -161,7 +161,7 @@ def _ask(args, settings: Settings) -> int:
     if args.question is None:
         raise AssistantError("Give a question, e.g. assistant ask \"Which objective covers "
                              "carers?\", or use --jsonl to read questions from stdin.")
-    from assistant.answer import clean_question
+    from assistant.pipeline import clean_question
 
     clean_question(args.question, settings.max_question_chars)  # fail before loading
     assistant = _load(settings)
@@ -212,7 +212,7 @@ def read_jsonl_line(line: str) -> tuple[str, list[dict] | None]:
 
 
 def _objectives(args, settings: Settings) -> int:
-    from assistant.answer import clean_question
+    from assistant.pipeline import clean_question
 
     clean_question(args.query, settings.max_question_chars)
     assistant = _load(settings)
@@ -228,7 +228,7 @@ def _objectives(args, settings: Settings) -> int:
 
 
 def _eval(args, settings: Settings) -> int:
-    from assistant.evalreport import run_cli
+    from assistant.evaluate.report import run_cli
 
     return run_cli(settings, out_dir=args.out, baselines=not args.no_baselines,
                    set_gates=args.set_gates, calibrate_only=args.calibrate,
@@ -236,7 +236,7 @@ def _eval(args, settings: Settings) -> int:
 
 
 def _docs(args, settings: Settings) -> int:
-    from assistant.backends import load_data
+    from assistant.search.backends import load_data
 
     index = load_data(settings)
     for d in index.manifest["documents"]:

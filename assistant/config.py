@@ -32,7 +32,7 @@ class Settings:
     max_question_chars: int = 1000
     # An objective is shown as one the question "falls under" at or above this mapping
     # score, otherwise as "related". Chosen on the dev questions (eval/questions.jsonl and
-    # eval/calibration.jsonl) with `assistant.confidence.calibrate_falls_under`: 0.90 of
+    # eval/calibration.jsonl) with `assistant.evaluate.confidence.calibrate_falls_under`: 0.90 of
     # the matches at or above it are right there (321 matches of 107 questions).
     falls_under_threshold: float = 0.575
     # passages longer than this many words are split at sentence boundaries
@@ -43,7 +43,7 @@ class Settings:
     rrf_k: int = 60
     max_file_mb: int = 200
     batch_size: int = 64
-    # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see embedding.py
+    # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see assistant/search/embed.py
     embedding_backend: str = "onnx"
     # log every question with its answer and sources for trainers (False: only rated answers
     # are kept, and a reload does not bring a conversation back)

@@ -228,7 +228,7 @@ class Answer(BaseModel):
     provisions: list[ProvisionMatch] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
-    # the policy terms the question's everyday phrases were read as (see assistant.glossary)
+    # the policy terms the question's everyday phrases were read as (see assistant.answer.glossary)
     read_as: list[str] = Field(default_factory=list)
     # the question as read with the conversation's previous turn (None: read as asked)
     read_with_history: str | None = None

@@ -111,10 +111,10 @@ def _key(body: dict) -> tuple:
 def main(argv: list[str] | None = None) -> None:
     from pgrunner import postgres
 
-    from assistant.answer import Assistant
-    from assistant.evaluation import load_items
-    from assistant.index import load_index
-    from assistant.pgpublish import publish
+    from assistant.evaluate.run import load_items
+    from assistant.pipeline import Assistant
+    from assistant.search.index import load_index
+    from assistant.search.pgpublish import publish
 
     p = argparse.ArgumentParser()
     p.add_argument("--processes", type=int, default=4)

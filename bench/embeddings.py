@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from assistant.embedding import BACKENDS, Embedder, onnx_model
+from assistant.search.embed import BACKENDS, Embedder, onnx_model
 from bench.common import Timer, bench_settings, summary_ms, workspace
 
 GATED = ["grounding", "objective_top1", "objective_top3", "recall@5", "refusal_recall",
@@ -18,7 +18,7 @@ SHOWN = GATED + ["recall@1", "hit@5", "mrr@10", "ndcg@10", "phrase_present"]
 
 def corpus_texts(index) -> tuple[list[str], list[str]]:
     """(passage texts as ingest embeds them, every text ingest embeds) of a loaded index."""
-    from assistant.index import embed_text, objective_text
+    from assistant.search.index import embed_text, objective_text
 
     docs = index.documents
     passages = [embed_text(p, docs[p.doc_id]) for p in index.passages]
@@ -76,11 +76,11 @@ def throughput(model_path, index, questions: list[str], repeats: int = 2) -> dic
 
 def scores(backends: list[str]) -> dict:
     """Evaluation summary with an index built and queried by each backend (eval/questions)."""
-    from assistant.answer import Assistant
-    from assistant.embedding import embedder_for
-    from assistant.evalsets import registered_sets
-    from assistant.evaluation import evaluate
-    from assistant.index import build_index
+    from assistant.evaluate.run import evaluate
+    from assistant.evaluate.sets import registered_sets
+    from assistant.pipeline import Assistant
+    from assistant.search.embed import embedder_for
+    from assistant.search.index import build_index
 
     items = [s for s in registered_sets(roles=("dev",)) if s.name == "dev"]
     out = {}

@@ -77,7 +77,7 @@ def write_pdf(path: Path, text: str, lines_per_page: int = 48) -> int:
 
 def pdf_pages_per_second(folder: Path) -> dict:
     """Parse (and clean) every PDF of the folder as ingest does; pages per second."""
-    from assistant.corpus import discover, load_document
+    from assistant.ingest.clean import discover, load_document
 
     sources = [s for s in discover(folder) if s.path.suffix.lower() == ".pdf"]
     pages = 0
@@ -90,8 +90,8 @@ def pdf_pages_per_second(folder: Path) -> dict:
 def build_and_reingest(root: Path) -> dict:
     """Full build of the synthetic corpus from nothing, then re-ingest after one document
     changed (one paragraph appended), then re-ingest with nothing changed."""
-    from assistant.embedding import embedder_for
-    from assistant.index import build_index
+    from assistant.search.embed import embedder_for
+    from assistant.search.index import build_index
 
     corpus = root / "corpus"
     info = synthetic_corpus(corpus)
@@ -147,8 +147,8 @@ def pdf_ingest_vs_reference(root: Path, pages: int = 160, sample: int = 800) -> 
     import subprocess
     import sys
 
-    from assistant.embedding import embedder_for
-    from assistant.index import load_index
+    from assistant.search.embed import embedder_for
+    from assistant.search.index import load_index
     from bench.common import peak_rss_mib
     from bench.embeddings import corpus_texts, reference_rate
 
@@ -157,7 +157,8 @@ def pdf_ingest_vs_reference(root: Path, pages: int = 160, sample: int = 800) -> 
     n_pages = large_pdf(corpus / "handbook.pdf", pages)
     settings = bench_settings(root / "index", corpus_dir=corpus)
     code = ("import json, time, resource; t = time.perf_counter(); from pathlib import Path; "
-            "from assistant.index import build_index; from bench.common import bench_settings; "
+            "from assistant.search.index import build_index; "
+            "from bench.common import bench_settings; "
             f"r = build_index(bench_settings(Path({str(settings.index_dir)!r}), "
             f"corpus_dir=Path({str(corpus)!r}))); "
             "print(json.dumps({'embedded': r.embedded, 'in_process_s': time.perf_counter() - t,"

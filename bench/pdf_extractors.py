@@ -46,7 +46,7 @@ def main(path: Path = PDF) -> None:
     import pypdfium2 as pdfium
     from pypdf import PdfReader
 
-    from assistant.corpus import SourceFile, load_document
+    from assistant.ingest.clean import SourceFile, load_document
 
     print("| extractor | header numbers | single-letter splits | N HS/t he/m ost "
           "| across breaks | seconds |\n|---|---|---|---|---|---|")

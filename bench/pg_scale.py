@@ -3,7 +3,7 @@
 
 For each size: random unit vectors (384 dims, clustered like text embeddings), put in
 the files store's FAISS index (exact inner product up to 50k passages, IVF above, as
-`assistant.stores.make_faiss` chooses) and in PostgreSQL through llama-index's
+`assistant.search.stores.make_faiss` chooses) and in PostgreSQL through llama-index's
 PGVectorStore with pgvector's HNSW index. Reports build time, p50/p95 query latency
 (k=10) and recall@10 against exact search. Prints JSON.
 """
@@ -35,7 +35,7 @@ def _pg(url: str, vectors: np.ndarray, queries: np.ndarray, name: str) -> dict:
     from llama_index.core.schema import TextNode
     from llama_index.core.vector_stores.types import VectorStoreQuery
 
-    from assistant.pgstore import vector_store
+    from assistant.search.pgstore import vector_store
 
     build_id = abs(hash(name)) % 10**6
     t0 = time.perf_counter()
@@ -58,7 +58,7 @@ def _pg(url: str, vectors: np.ndarray, queries: np.ndarray, name: str) -> dict:
 def main(argv: list[str] | None = None) -> None:
     from pgrunner import postgres
 
-    from assistant.stores import make_faiss
+    from assistant.search.stores import make_faiss
 
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", default="10000,100000")

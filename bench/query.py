@@ -55,9 +55,9 @@ def side_by_side(assistant, questions: list[str], items) -> dict:
     each, with the model run by the project's backend and, as llama-index runs it out of the
     box (sentence-transformers on PyTorch), by the torch backend; and the evaluation's
     retrieval metrics for both pipelines."""
-    from assistant import baselines as B
-    from assistant.embedding import embedder_for
-    from assistant.evaluation import evaluate
+    from assistant.evaluate import baselines as B
+    from assistant.evaluate.run import evaluate
+    from assistant.search.embed import embedder_for
 
     torch_embedder = embedder_for(assistant.settings.with_(embedding_backend="torch"))
     with Timer() as build:

@@ -25,11 +25,11 @@ def _log(msg: str) -> None:
 
 
 def run(args) -> dict:
-    from assistant.answer import Assistant
     from assistant.config import Settings
-    from assistant.embedding import BACKENDS, embedder_for
-    from assistant.evalsets import registered_sets
-    from assistant.index import build_index, settings_fingerprint
+    from assistant.evaluate.sets import registered_sets
+    from assistant.pipeline import Assistant
+    from assistant.search.embed import BACKENDS, embedder_for
+    from assistant.search.index import build_index, settings_fingerprint
     from bench import embeddings, ingest, query
     from bench.common import Timer, bench_settings, machine, question_set, run_child, workspace
 

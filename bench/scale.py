@@ -65,7 +65,7 @@ def faiss_table(vectors: np.ndarray, queries: np.ndarray, kinds: list[str],
     """Figures per FAISS index kind, and the built stores (exact dropped after use)."""
     import faiss
 
-    from assistant.stores import make_faiss
+    from assistant.search.stores import make_faiss
 
     table, stores, truth = {}, {}, None
     for kind in kinds:
@@ -121,9 +121,9 @@ def synthetic_passages(real, n: int, seed: int = 1):
 def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work: Path) -> dict:
     """Make the synthetic corpus's search files in `work` as an ingest would write them
     (float16 vectors, FAISS index, BM25 index), measuring FAISS kinds on the way."""
-    from assistant.embedding import embedder_for
-    from assistant.index import STORED_VECTORS, embed_text, load_index
-    from assistant.stores import EXACT_SEARCH_MAX, make_bm25, make_faiss
+    from assistant.search.embed import embedder_for
+    from assistant.search.index import STORED_VECTORS, embed_text, load_index
+    from assistant.search.stores import EXACT_SEARCH_MAX, make_bm25, make_faiss
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)
@@ -166,10 +166,10 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
           work: Path) -> dict:
     """A fresh query process over the files `build` wrote, loaded as `load_index` loads an
     index (vectors and BM25 memory-mapped): its memory, and warm retrieval/ask latency."""
-    from assistant.answer import Assistant
-    from assistant.embedding import embedder_for
-    from assistant.index import IndexData, load_index
-    from assistant.stores import load_bm25
+    from assistant.pipeline import Assistant
+    from assistant.search.embed import embedder_for
+    from assistant.search.index import IndexData, load_index
+    from assistant.search.stores import load_bm25
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)

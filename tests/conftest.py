@@ -26,7 +26,7 @@ def _isolate(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedding import get_embedder
+    from assistant.search.embed import get_embedder
 
     return get_embedder(Settings().resolved_model_path())
 
@@ -34,7 +34,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, embedder) -> Settings:
     """Settings of an index built once from a copy of the real corpus."""
-    from assistant.index import build_index
+    from assistant.search.index import build_index
 
     root = tmp_path_factory.mktemp("session")
     corpus = root / "corpus"
@@ -46,14 +46,14 @@ def built(tmp_path_factory, embedder) -> Settings:
 
 @pytest.fixture(scope="session")
 def index(built):
-    from assistant.index import load_index
+    from assistant.search.index import load_index
 
     return load_index(built)
 
 
 @pytest.fixture(scope="session")
 def assistant(built, index, embedder):
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(built, index=index, embedder=embedder)
 

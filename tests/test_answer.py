@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from assistant.answer import split_answer
 from assistant.errors import AssistantError, QuestionError
-from assistant.evaluation import grounding_problems
+from assistant.evaluate.run import grounding_problems
+from assistant.pipeline import split_answer
 
 DRAFT = "draft-mandate-2012"
 SUMMARY = "mandate-2017-19-summary"
@@ -301,7 +301,7 @@ def test_every_answer_quotes_something_or_refuses(assistant):
     often list items)."""
     import json
 
-    from assistant.evalsets import EVAL_DIR
+    from assistant.evaluate.sets import EVAL_DIR
 
     rows = [json.loads(line) for line in
             (EVAL_DIR / "dev-constitution.jsonl").read_text(encoding="utf-8").splitlines()

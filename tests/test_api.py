@@ -137,7 +137,7 @@ def test_no_index_is_503_until_one_is_built(tmp_path, embedder):
     from conftest import copy_corpus
 
     from assistant.config import Settings
-    from assistant.index import build_index
+    from assistant.search.index import build_index
 
     settings = Settings(corpus_dir=copy_corpus(tmp_path / "corpus"),
                         index_dir=tmp_path / "index", data_dir=tmp_path / "data")

@@ -15,7 +15,7 @@ import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import AssistantError
-from assistant.index import build_index, current_build, load_index
+from assistant.search.index import build_index, current_build, load_index
 
 THREADS = 8
 PER_THREAD = 128  # 8 x 128 = 1,024 questions
@@ -130,7 +130,7 @@ def check_whole(index) -> None:
 
 def test_an_ingest_while_answering_and_loading_never_serves_a_half_built_index(
         built, assistant, embedder, tmp_path):
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     settings = copy_built(built, tmp_path)
     bot = Assistant(settings, embedder=embedder)  # answers from the index being rebuilt
@@ -207,7 +207,7 @@ def test_a_load_that_overlaps_a_switch_still_gets_a_whole_index(built, embedder,
     """load_index reads CURRENT, then an ingest finishes and removes that build before the
     load has read its files: the load must still return a whole index, not report a sound
     index as damaged."""
-    import assistant.index as ix
+    import assistant.search.index as ix
 
     settings = copy_built(built, tmp_path)
     real = ix.current_build
@@ -233,7 +233,7 @@ def test_two_overlapping_ingests_never_lose_the_index(built, embedder, tmp_path,
     """Two ingests at once (the CLI and an upload in the app, or two app servers): ingest B
     runs while ingest A is paused at `pause_at`. Afterwards the index in use must load
     whole; each ingest must finish or fail with one clear AssistantError."""
-    import assistant.index as ix
+    import assistant.search.index as ix
 
     settings = copy_built(built, tmp_path)
     overlap = Overlap(lambda: build_index(settings, embedder=embedder))

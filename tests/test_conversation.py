@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import answer_checks as checks
-from assistant.answer import answer_lead, split_answer
-from assistant.compose import display_title, leans_back
-from assistant.evaluation import grounding_problems
-from assistant.followup import leans_on_previous, resolve
+from assistant.answer.compose import display_title, leans_back
+from assistant.answer.followup import leans_on_previous, resolve
+from assistant.evaluate import checks as checks
+from assistant.evaluate.run import grounding_problems
+from assistant.pipeline import answer_lead, split_answer
 
 DRAFT = "draft-mandate-2012"
 CARERS = [{"question": "Which objective covers carers?", "answer": "..."}]

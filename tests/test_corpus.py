@@ -22,10 +22,10 @@ from pdfs import (
     truncated_pdf,
 )
 
-from assistant.chunking import chunk
 from assistant.config import Settings
-from assistant.corpus import SourceFile, discover, load_document
 from assistant.errors import IngestError
+from assistant.ingest.clean import SourceFile, discover, load_document
+from assistant.ingest.passages import chunk
 
 DRAFT = "draft-mandate-2012"
 TITLE_1_11_TAIL = "which forms part of a transparent system of accountability"
@@ -302,8 +302,8 @@ def test_pdf_with_an_empty_user_password_is_readable(tmp_path, good_pdf):
 
 def test_ingested_pdf_answers_with_page_3(tmp_path, good_pdf, embedder):
     """Through the whole pipeline: build an index of the PDF and ask about page 3."""
-    from assistant.answer import Assistant
-    from assistant.index import build_index
+    from assistant.pipeline import Assistant
+    from assistant.search.index import build_index
 
     settings = Settings(corpus_dir=tmp_path / "empty-corpus", index_dir=tmp_path / "index",
                         data_dir=tmp_path / "data")

@@ -21,7 +21,7 @@ TEXTS = [
 
 
 def test_settings_backend_is_honoured_and_int8_really_embeds_at_int8(embedder):
-    from assistant.embedding import embedder_for
+    from assistant.search.embed import embedder_for
 
     int8 = embedder_for(Settings(embedding_backend="onnx-int8"))
     fp32 = embedder_for(Settings(embedding_backend="onnx"))
@@ -37,7 +37,7 @@ def test_settings_backend_is_honoured_and_int8_really_embeds_at_int8(embedder):
 
 
 def test_settings_batch_size_and_model_cache_dir_are_honoured(tmp_path):
-    from assistant.embedding import embedder_for
+    from assistant.search.embed import embedder_for
 
     default = embedder_for(Settings())
     source = default._encoder._onnx_file.parent
@@ -52,8 +52,8 @@ def test_settings_batch_size_and_model_cache_dir_are_honoured(tmp_path):
 
 
 def test_build_index_embeds_with_the_backend_its_settings_name(tmp_path, monkeypatch):
-    from assistant.embedding import Embedder
-    from assistant.index import build_index, load_index
+    from assistant.search.embed import Embedder
+    from assistant.search.index import build_index, load_index
 
     used = []
     real = Embedder.embed_batch
@@ -79,7 +79,8 @@ def test_build_index_embeds_with_the_backend_its_settings_name(tmp_path, monkeyp
 
 def test_importing_the_library_changes_neither_environment_nor_logging():
     code = ("import logging, os; before = dict(os.environ); "
-            "import assistant.embedding, assistant.index, assistant.answer, assistant.cli; "
+            "import assistant.search.embed, assistant.search.index, assistant.pipeline, "
+            "assistant.cli; "
             "assert dict(os.environ) == before, set(os.environ) ^ set(before); "
             "assert logging.root.manager.disable == 0; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -103,7 +104,7 @@ def test_only_the_settings_module_reads_the_environment():
 def test_index_vectors_are_half_precision_memory_mapped_and_faithful(index, embedder):
     """Passage and sentence vectors load as float16 memory maps, and scoring with them
     gives the model's float32 cosines to within 1e-3."""
-    from assistant.index import embed_text
+    from assistant.search.index import embed_text
 
     for vectors in (index.passage_vectors, index.sentence_vectors):
         assert isinstance(vectors, np.memmap) and vectors.dtype == np.float16

@@ -7,10 +7,12 @@ import json
 
 import pytest
 
-from assistant import evalgates as G
+from assistant.answer.glossary import Entry, Glossary, default_glossary
 from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError
-from assistant.evalsets import (
+from assistant.evaluate import gates as G
+from assistant.evaluate.run import evaluate
+from assistant.evaluate.sets import (
     EVAL_DIR,
     TYPES,
     EvalSet,
@@ -20,8 +22,6 @@ from assistant.evalsets import (
     question_key,
     registered_sets,
 )
-from assistant.evaluation import evaluate
-from assistant.glossary import Entry, Glossary, default_glossary
 
 TEST_SETS = registered_sets(roles=("test",))
 MANIFEST = json.loads((PROJECT_ROOT / "corpus" / "manifest.json").read_text())

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from assistant.config import Settings
+from assistant.conversations.store import make_turn, open_store
 from assistant.errors import AssistantError
-from assistant.feedback import make_turn, open_store
 from assistant.types import Answer, Citation
 
 
@@ -35,8 +35,8 @@ def store(request, tmp_path):
         return open_store(Settings(data_dir=tmp_path / "data"))
     from sqlalchemy import text
 
-    from assistant.pgconversations import PgConversationStore
-    from assistant.pgstore import engine
+    from assistant.conversations.postgres import PgConversationStore
+    from assistant.search.pgstore import engine
 
     url = request.getfixturevalue("pg").url
     store = open_store(Settings(data_dir=tmp_path / "data", database_url=url))
@@ -126,12 +126,12 @@ def test_postgres_store_is_shared_between_processes(pg, tmp_path):
 
     from sqlalchemy import text
 
-    from assistant.pgstore import engine
+    from assistant.search.pgstore import engine
 
     with engine(pg.url).begin() as conn:
         conn.execute(text("TRUNCATE assistant_turns, assistant_events"))
     code = ("import sys; from assistant.config import Settings; "
-            "from assistant.feedback import make_turn, open_store; "
+            "from assistant.conversations.store import make_turn, open_store; "
             "s = open_store(Settings(database_url=sys.argv[1])); "
             "[s.log_turn(make_turn(None, question=f'{sys.argv[2]}{n}', session_id='s' * 32, "
             "error='x')) for n in range(20)]")

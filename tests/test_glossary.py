@@ -8,9 +8,9 @@ import re
 
 import pytest
 
+from assistant.answer.glossary import GLOSSARY_PATH, SOURCES, Entry, Glossary, default_glossary
 from assistant.errors import AssistantError
-from assistant.glossary import GLOSSARY_PATH, SOURCES, Entry, Glossary, default_glossary
-from assistant.objectives import ObjectiveMapper
+from assistant.search.objectives import ObjectiveMapper
 
 DRAFT = "draft-mandate-2012"
 

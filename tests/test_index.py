@@ -15,7 +15,7 @@ from conftest import CORPUS
 
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
-from assistant.index import build_index, current_build, load_index
+from assistant.search.index import build_index, current_build, load_index
 
 SMALL_FILES = ["strategic-context-2012.txt", "mandate-2017-19-summary.txt"]
 
@@ -218,7 +218,7 @@ def test_index_built_with_other_settings_is_a_mismatch(built, change, name):
 
 
 def test_failed_ingest_keeps_the_previous_index(small, tmp_path, embedder):
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     settings = small_copy(small, tmp_path)
     build = current_build(settings.index_dir)

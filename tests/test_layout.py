@@ -16,12 +16,12 @@ from pdfs import (
     long_pdf,
 )
 
-from assistant.chunking import chunk
 from assistant.config import PROJECT_ROOT
-from assistant.corpus import SourceFile, discover, load_document
 from assistant.errors import IngestError
-from assistant.provisions import catalogue_provisions
-from assistant.structure import analyse
+from assistant.ingest.clean import SourceFile, discover, load_document
+from assistant.ingest.passages import chunk
+from assistant.ingest.structure import analyse
+from assistant.search.provisions import catalogue_provisions
 from assistant.types import ProvisionKind
 
 CONSTITUTION = PROJECT_ROOT / "corpus" / "nhs-constitution-2015.pdf"

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from assistant import metrics as M
-from assistant.evalsets import EVAL_DIR, Locator, load_items
-from assistant.evaluation import grounding_problems
+from assistant.evaluate import metrics as M
+from assistant.evaluate.run import grounding_problems
+from assistant.evaluate.sets import EVAL_DIR, Locator, load_items
 
 # ranked units: the 1st covers nothing relevant, the 2nd covers "a", the 4th covers "b" and
 # "x"; relevant = {a, b, c}

@@ -28,7 +28,7 @@ def pg():
 @pytest.fixture(scope="module")
 def pg_settings(pg, built, index) -> Settings:
     """The session's index, published to the database."""
-    from assistant.pgpublish import publish
+    from assistant.search.pgpublish import publish
 
     settings = built.with_(database_url=pg.url)
     publish(settings, index)
@@ -37,7 +37,7 @@ def pg_settings(pg, built, index) -> Settings:
 
 @pytest.fixture(scope="module")
 def pg_assistant(pg_settings, embedder):
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(pg_settings, embedder=embedder)
 
@@ -50,7 +50,7 @@ def any_assistant(request, assistant):
 def test_migrations_are_versioned_and_idempotent(pg_settings):
     from sqlalchemy import text
 
-    from assistant.pgstore import MIGRATIONS, engine, migrate
+    from assistant.search.pgstore import MIGRATIONS, engine, migrate
 
     assert migrate(pg_settings.database_url) == len(MIGRATIONS)
     assert migrate(pg_settings.database_url) == len(MIGRATIONS)  # a second run is a no-op
@@ -137,8 +137,8 @@ def test_publish_switches_atomically_while_readers_load(pg_settings, index, embe
     (Runs after the tests that use `pg_assistant`, whose build it drops.)"""
     from sqlalchemy import text
 
-    from assistant.pgpublish import publish
-    from assistant.pgstore import current_version, engine, load_pg_index
+    from assistant.search.pgpublish import publish
+    from assistant.search.pgstore import current_version, engine, load_pg_index
 
     before = current_version(pg_settings)
     seen, errors, stop = set(), [], threading.Event()
@@ -194,8 +194,8 @@ def test_a_second_publisher_is_refused_while_one_publishes(pg_settings, index):
     from sqlalchemy import text
 
     from assistant.errors import IngestError
-    from assistant.pgpublish import _INGEST_LOCK, publish
-    from assistant.pgstore import engine
+    from assistant.search.pgpublish import _INGEST_LOCK, publish
+    from assistant.search.pgstore import engine
 
     with engine(pg_settings.database_url).connect() as other:
         other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _INGEST_LOCK})

@@ -33,9 +33,9 @@ from conftest import free_port, streamlit_server
 from pdfs import encrypted_pdf, policy_pdf, scanned_pdf, truncated_pdf
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.corpus import SourceFile, load_document
 from assistant.errors import AssistantError, IndexMismatchError, IngestError
-from assistant.index import build_index, current_build, embed_text, load_index
+from assistant.ingest.clean import SourceFile, load_document
+from assistant.search.index import build_index, current_build, embed_text, load_index
 
 CARERS = "Which objective covers carers?"
 
@@ -62,7 +62,7 @@ def build_files(settings: Settings) -> dict[str, bytes]:
 
 
 def answers_carers(settings: Settings, embedder, index=None) -> None:
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     bot = Assistant(settings, index=index or load_index(settings), embedder=embedder)
     answer = bot.ask(CARERS)
@@ -192,7 +192,7 @@ EXPECTED_SKIPS = {
 def mixed_run(built, embedder, tmp_path_factory):
     """`assistant ingest` over the real corpus plus every kind of bad file, one of which is
     deleted after discovery and before it is read: (settings, stderr, exit code)."""
-    import assistant.index
+    import assistant.search.index
     from assistant.cli import main
 
     root = tmp_path_factory.mktemp("mixed")
@@ -213,7 +213,7 @@ def mixed_run(built, embedder, tmp_path_factory):
                                           "while the ingest runs.\n")
     (corpus / "bomb.pdf").write_bytes(many_page_bomb())
 
-    real = assistant.index.load_document
+    real = assistant.search.index.load_document
 
     def load_document(src, *args, **kwargs):
         if src.path.name == "vanishing.txt":
@@ -222,7 +222,7 @@ def mixed_run(built, embedder, tmp_path_factory):
 
     err = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(assistant.index, "load_document", load_document)
+        mp.setattr(assistant.search.index, "load_document", load_document)
         mp.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
         mp.setenv("ASSISTANT_INDEX_DIR", str(settings.index_dir))
         mp.setenv("ASSISTANT_DATA_DIR", str(settings.data_dir))
@@ -292,7 +292,7 @@ def test_a_200_mb_file_is_refused_by_size_at_once(tmp_path):
 
 
 def test_a_file_that_grows_after_the_size_check_is_still_refused(tmp_path, monkeypatch):
-    import assistant.reading
+    import assistant.ingest.read
 
     path = tmp_path / "growing.txt"
     path.write_text("Carers need support. " * 100_000)  # 2.1 MB
@@ -303,7 +303,7 @@ def test_a_file_that_grows_after_the_size_check_is_still_refused(tmp_path, monke
         return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
                                st.st_gid, 1000, st.st_atime, st.st_mtime, st.st_ctime))
 
-    monkeypatch.setattr(assistant.reading.os, "fstat", fstat)
+    monkeypatch.setattr(assistant.ingest.read.os, "fstat", fstat)
     with pytest.raises(IngestError, match=r"growing\.txt: .*over the 1 MB limit"):
         load_document(SourceFile(path), max_bytes=2**20)
 
@@ -337,13 +337,13 @@ def test_a_file_removed_after_it_was_read_does_not_break_the_ingest(built, embed
                                                                     monkeypatch):
     """The ingest records the corpus's files after reading them; one deleted in between
     must not turn a good ingest into a crash."""
-    import assistant.index
+    import assistant.search.index
 
     settings = copy_built(built, tmp_path)
     extra = settings.corpus_dir / "short-lived.txt"
     extra.write_text("A note about car parking charges for hospital visitors, deleted soon.\n")
     calls = []
-    real = assistant.index.discover
+    real = assistant.search.index.discover
 
     def discover(*args, **kwargs):
         found = real(*args, **kwargs)
@@ -352,7 +352,7 @@ def test_a_file_removed_after_it_was_read_does_not_break_the_ingest(built, embed
             extra.unlink()
         return found
 
-    monkeypatch.setattr(assistant.index, "discover", discover)
+    monkeypatch.setattr(assistant.search.index, "discover", discover)
     report = build_index(settings, embedder=embedder)
     assert "short-lived" in report.indexed
     assert load_index(settings).manifest["counts"]["documents"] == 7
@@ -397,7 +397,7 @@ KILLER = r'''
 """Run `assistant ingest` and kill this process with SIGKILL at one chosen point."""
 import os, shutil, signal, sys
 
-import assistant.index as ix
+import assistant.search.index as ix
 
 point = sys.argv[1]
 
@@ -417,7 +417,7 @@ if point == "reading":  # the third file is being read
 
     ix.load_document = load_document
 elif point == "embedding":  # the model is embedding new text
-    from assistant import embedding
+    from assistant.search import embed as embedding
 
     real_embed = embedding.Embedder.embed_batch
 
@@ -707,7 +707,7 @@ import sys
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.feedback import record_feedback
+from assistant.conversations.store import record_feedback
 from assistant.types import Answer
 
 settings = Settings(data_dir=Path(sys.argv[1]))
@@ -722,7 +722,7 @@ while True:
 
 
 def test_no_acknowledged_feedback_is_lost_when_writers_are_killed(tmp_path):
-    from assistant.feedback import read_feedback
+    from assistant.conversations.store import read_feedback
 
     script = tmp_path / "writer.py"
     script.write_text(WRITER)

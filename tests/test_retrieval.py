@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.objectives import asks_for_fact
-from assistant.retrieval import Retriever
+from assistant.search.objectives import asks_for_fact
+from assistant.search.retrieve import Retriever
 
 DRAFT = "draft-mandate-2012"
 

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from conftest import CORPUS
 
-from assistant.chunking import catalogue, chunk, split_sentences
-from assistant.corpus import SourceFile, discover, load_document
-from assistant.structure import analyse
+from assistant.ingest.clean import SourceFile, discover, load_document
+from assistant.ingest.passages import catalogue, chunk, split_sentences
+from assistant.ingest.structure import analyse
 
 DRAFT = "draft-mandate-2012"
 SUMMARY = "mandate-2017-19-summary"

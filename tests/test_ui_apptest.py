@@ -101,7 +101,7 @@ def test_bad_questions_give_one_clear_message(env):
 
 def _stored(env) -> list[dict]:
     from assistant.config import Settings
-    from assistant.feedback import open_store
+    from assistant.conversations.store import open_store
 
     return open_store(Settings(data_dir=env)).turns()
 
@@ -235,7 +235,7 @@ def test_objective_search_is_ranked_and_matches_whole_words(env):
     assert not any("contain every word" in c.value and not c.value.startswith("0 ")
                    for c in at.caption), [c.value for c in at.caption]
 def test_plain_english_page_lists_the_glossary_and_filters_it(env):
-    from assistant.glossary import default_glossary
+    from assistant.answer.glossary import default_glossary
 
     at = start()
     at.switch_page("views/glossary.py").run()
@@ -304,8 +304,8 @@ def test_highlight_escapes_document_text():
 
 
 def test_feedback_log_is_safe_for_concurrent_writers(built, tmp_path):
+    from assistant.conversations.store import read_feedback, record_feedback
     from assistant.errors import AssistantError
-    from assistant.feedback import read_feedback, record_feedback
     from assistant.types import Answer
 
     settings = built.with_(data_dir=tmp_path / "fb")

@@ -120,7 +120,7 @@ def test_only_an_administrator_changes_the_shared_corpus(own_copy, monkeypatch):
     assert "Removed evil-alert-1.txt" in plain(at.success[0].value)
     assert not (corpus / "evil-alert-1.txt").exists()
     from assistant.config import Settings
-    from assistant.feedback import open_store
+    from assistant.conversations.store import open_store
 
     events = open_store(Settings.from_env()).events()
     assert [(e["action"], e["file"]) for e in events] == [

@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 import re
 
-from assistant.answer import answer_lead, split_answer
-from assistant.compose import display_title
+from assistant.answer.compose import display_title
+from assistant.pipeline import answer_lead, split_answer
 from assistant.types import Answer, Citation, ObjectiveMatch, ProvisionMatch
 from ui.render import location, marked_lines, short_title
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.index import current_build
+from assistant.search.index import current_build
 from ui.uploads import EXTENSIONS, UploadError, display_name, ingest_upload
 
 BASE_FILE = "BASE"  # the shared build a session's index was made from

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from assistant.config import Settings
+from assistant.conversations.store import new_id
 from assistant.errors import AssistantError, IndexMismatchError
-from assistant.feedback import new_id
 from ui.render import md_escape
 
 logger = logging.getLogger("assistant.ui")
@@ -42,7 +42,7 @@ def index_lock() -> threading.Lock:
 @st.cache_resource(show_spinner="Loading the model and the index…", max_entries=4)
 def _load_assistant(key: str, _settings: Settings):
     """The Assistant for one set of settings (`key` stands for them), loaded once per server."""
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     logger.info("loading assistant for %s", _settings.index_dir)
     return Assistant(_settings)
@@ -57,7 +57,7 @@ def build_with_progress(s: Settings, label: str, extra=None):
     """Run build_index with a visible progress bar; return its BuildReport.
 
     The caller must hold `index_lock()`."""
-    from assistant.index import build_index
+    from assistant.search.index import build_index
 
     bar = st.progress(0.0, text=label)
 
@@ -72,7 +72,7 @@ def build_with_progress(s: Settings, label: str, extra=None):
 
 def get_assistant():
     """Return the shared Assistant, building the index first if there is none."""
-    from assistant.index import current_build
+    from assistant.search.index import current_build
 
     s = settings()
     build = current_build(s.index_dir)
@@ -157,7 +157,7 @@ def session_id() -> str:
 
 def store():
     """The conversation and feedback store (SQLite in the data folder)."""
-    from assistant.feedback import open_store
+    from assistant.conversations.store import open_store
 
     return open_store(settings())
 
@@ -212,7 +212,7 @@ def guarded(page: Callable[[], None]) -> None:
 @st.cache_resource(show_spinner="Loading your documents…", max_entries=16)
 def _load_private(sid: str, build: str, _settings: Settings, _shared):
     """The Assistant over one session's index (`build` keys it), sharing the model."""
-    from assistant.answer import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(_settings, embedder=_shared.embedder)
 
@@ -225,7 +225,7 @@ def build_private_with_progress(label: str):
 def session_assistant():
     """The Assistant this session searches: the shared one, or, once the session has
     uploaded documents of its own, one over the shared corpus plus its uploads."""
-    from assistant.index import current_build
+    from assistant.search.index import current_build
     from ui import private
 
     shared = require_assistant()

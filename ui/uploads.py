@@ -170,7 +170,7 @@ def ingest_upload(settings: Settings, name: str, data: bytes,
     returns a BuildReport. On any failure the file is removed again and the error raised;
     the index in use is left as it was. Returns (saved path, report).
     """
-    from assistant.corpus import SourceFile, load_document
+    from assistant.ingest.clean import SourceFile, load_document
 
     path = save_upload(settings, name, data)
     try:

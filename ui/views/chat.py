@@ -11,8 +11,8 @@ import logging
 
 import streamlit as st
 
+from assistant.conversations.store import make_turn, new_id
 from assistant.errors import AssistantError
-from assistant.feedback import make_turn, new_id
 from ui import state, theme
 from ui.answer_html import answer_html, esc, question_html
 from ui.render import conversation_markdown, md_escape, short_title

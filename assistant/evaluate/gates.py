@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError
-from assistant.evalsets import EVAL_DIR
+from assistant.evaluate.sets import EVAL_DIR
 
 GATES_FILE = EVAL_DIR / "gates.json"
 HISTORY_FILE = EVAL_DIR / "history.jsonl"
@@ -170,8 +170,8 @@ def append_history(report: dict, path: Path = HISTORY_FILE) -> dict:
 def compare_with_previous(report: dict, previous: dict | None) -> dict:
     """Per set with unchanged content: the paired difference (now - before) of each headline
     figure over the questions both runs scored."""
-    from assistant import metrics as M
-    from assistant.evaluation import HEADLINE, values_of
+    from assistant.evaluate import metrics as M
+    from assistant.evaluate.run import HEADLINE, values_of
 
     if not previous or "sets" not in previous:
         return {}

@@ -14,22 +14,22 @@ import unicodedata
 
 import numpy as np
 
-from assistant import compose
-from assistant.backends import load_data
-from assistant.compose import Composer
+from assistant.answer import compose
+from assistant.answer.compose import Composer
+from assistant.answer.followup import resolve
+from assistant.answer.judge import unknown_specifics, vocabulary, years_in
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError, UnknownDocumentError
-from assistant.followup import resolve
-from assistant.index import IndexData
-from assistant.objectives import (
+from assistant.search.backends import load_data
+from assistant.search.index import IndexData
+from assistant.search.objectives import (
     ObjectiveMapper,
     asks_for_fact,
     is_objective_question,
     named_number,
 )
-from assistant.provisions import ProvisionRanker, listed_provisions, merge, provision_match
-from assistant.refusal import unknown_specifics, vocabulary, years_in
-from assistant.retrieval import Retriever
+from assistant.search.provisions import ProvisionRanker, listed_provisions, merge, provision_match
+from assistant.search.retrieve import Retriever
 from assistant.types import (
     Answer,
     Citation,
@@ -126,7 +126,7 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self.index = index or load_data(self.settings)
         if embedder is None:
-            from assistant.embedding import embedder_for
+            from assistant.search.embed import embedder_for
 
             embedder = embedder_for(self.settings)
         if embedder.dim != self.index.manifest.get("dimension"):
@@ -250,7 +250,7 @@ class Assistant:
 
     def _answer(self, question: str, asked: str, doc_ids, vector, ranked, named, hits,
                 scored) -> Answer:
-        """The composed answer: a lead line, then the cited quotes (see assistant.compose)."""
+        """The composed answer: a lead line, then the cited quotes (assistant.answer.compose)."""
         lead = None
         if named:
             lead = named[0]
@@ -358,7 +358,7 @@ class Assistant:
 
     def _judge(self, question: str, hits: list[Hit], scored) -> tuple[float, list[str]]:
         """The best sentence similarity among the retrieved passages, and the specifics the
-        question names that the documents lack: the two tests of `assistant.refusal`.
+        question names that the documents lack: the two tests of `assistant.answer.judge`.
 
         The similarity is the question's own: the glossary's policy terms help choose which
         passages are retrieved, but never count as evidence that the documents answer it,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError
-from assistant.index import IndexData
+from assistant.search.index import IndexData
 
 EVAL_DIR = PROJECT_ROOT / "eval"
 SETS_FILE = EVAL_DIR / "sets.json"

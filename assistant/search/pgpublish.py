@@ -1,6 +1,6 @@
 """Publishing a build to PostgreSQL: `publish(settings, index)` copies a loaded build into
 the database as a new build and switches it in with one transaction (see
-`assistant.pgstore` for the layout)."""
+`assistant.search.pgstore` for the layout)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.index import IndexData, embed_text
-from assistant.pgstore import _ARRAYS, _vector_table, engine, migrate, tokenize, vector_store
+from assistant.search.index import IndexData, embed_text
+from assistant.search.pgstore import _ARRAYS, _vector_table, engine, migrate, tokenize, vector_store
 
 logger = logging.getLogger(__name__)
 

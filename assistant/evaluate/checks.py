@@ -13,11 +13,11 @@ import json
 import re
 from pathlib import Path
 
-from assistant.answer import split_answer
-from assistant.compose import leans_back
+from assistant.answer.compose import leans_back
+from assistant.pipeline import split_answer
 from assistant.types import Answer
 
-EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 FOLLOWUPS = EVAL_DIR / "followups.jsonl"
 _MARKER = re.compile(r"\s*\[\d+\]")
 

@@ -1,10 +1,10 @@
-"""The evaluation: every registered set (see `assistant.evalsets`) run through the assistant,
+"""The evaluation: every registered set (see `assistant.evaluate.sets`) run through the assistant,
 each question scored on retrieval (ranx: nDCG@10, MRR@10, recall@k), provision mapping,
 refusal, the answer's phrases and grounding, and every figure given with its 95% bootstrap
 interval and the number of questions it rests on.
 
 Per-question values are kept in the report, so two runs (or the pipeline and a baseline)
-can be compared question by question (`assistant.metrics.paired_difference`)."""
+can be compared question by question (`assistant.evaluate.metrics.paired_difference`)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import logging
 import time
 from pathlib import Path
 
-from assistant import metrics as M
-from assistant.answer_checks import duplicate_sources, opens_cleanly
-from assistant.evalsets import EVAL_DIR, EvalItem, EvalSet, Locator, normalise
+from assistant.evaluate import metrics as M
+from assistant.evaluate.checks import duplicate_sources, opens_cleanly
+from assistant.evaluate.sets import EVAL_DIR, EvalItem, EvalSet, Locator, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ HEADLINE = {
 def grounding_problems(answer, index) -> list[str]:
     """Return why an answer is not grounded (empty when every quote is verbatim in its
     document at the cited paragraph and page, and every answer sentence is a cited quote)."""
-    from assistant.answer import split_answer
+    from assistant.pipeline import split_answer
 
     problems = []
     for c in list(answer.citations) + list(answer.closest):
@@ -70,7 +70,7 @@ def grounding_problems(answer, index) -> list[str]:
 def retrieval_systems(assistant, baselines: bool) -> dict:
     """The pipeline's search, and with `baselines` BM25 alone, dense alone and llama-index's
     defaults, each as search(question, k) -> ranked units (sets of passage ids)."""
-    from assistant import baselines as B
+    from assistant.evaluate import baselines as B
 
     systems = {PIPELINE: B.pipeline(assistant.retriever)}
     if baselines:
@@ -272,8 +272,8 @@ def calibrate(assistant, path: Path = CALIBRATION, max_false_refusals: float = 0
 
 def evaluate(assistant, sets: list[EvalSet], baselines: bool = True) -> dict:
     """Run every set; return the report {"sets": [...], "seconds": ...}."""
-    from assistant.glossary import Glossary
-    from assistant.objectives import ObjectiveMapper
+    from assistant.answer.glossary import Glossary
+    from assistant.search.objectives import ObjectiveMapper
 
     t = time.perf_counter()
     locator = Locator(assistant.index)

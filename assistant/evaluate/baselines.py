@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
-from assistant.index import IndexData
+from assistant.search.index import IndexData
 
 Search = Callable[[str, int], list[set[str]]]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import IngestError
-from assistant.layout import raw_blocks, read_layout
-from assistant.reading import (
+from assistant.ingest.layout import raw_blocks, read_layout
+from assistant.ingest.read import (
     MAX_PDF_PAGES,
     PRINT_MARK,
     SUPPORTED,

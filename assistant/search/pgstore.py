@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, IndexMissingError, StoreUnavailableError
-from assistant.index import IndexData
+from assistant.search.index import IndexData
 from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE assistant_builds ADD COLUMN lexical jsonb;
     """,
     # 3: conversations, ratings and comments, and the administrative events log (kept
-    # across builds; see assistant/pgconversations.py)
+    # across builds; see assistant/conversations/postgres.py)
     """
     CREATE TABLE assistant_turns (
         id text PRIMARY KEY,
@@ -209,7 +209,7 @@ def vector_store(url: str, build_id: int, dim: int, setup: bool = False,
 
 
 class PgStore:
-    """The Store (see `assistant.stores.Store`) over one build in PostgreSQL: dense search
+    """The Store (see `assistant.search.stores.Store`) over one build in PostgreSQL: dense search
     by pgvector's HNSW index, lexical search by PostgreSQL full-text search (`ts_rank`
     over an OR of the query's stemmed terms), both through llama-index's PGVectorStore
     with the document filter as MetadataFilters, applied in SQL."""
@@ -360,7 +360,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed tokens, as the files store's BM25 makes them."""
     import Stemmer
 
-    from assistant.stores import quiet_bm25s
+    from assistant.search.stores import quiet_bm25s
 
     bm25s = quiet_bm25s()
     return bm25s.tokenize(texts, stopwords="english", stemmer=_stemmer(Stemmer),

@@ -107,7 +107,7 @@ class Store(Protocol):
     """Where passages are searched: `search(vector=... | terms=..., k, filters)` returns
     `[(passage_id, score)]`, best first. `filters` ({"doc_id": [ids]}) are applied inside
     the store, so k results come back whenever k passages match. Two implementations:
-    `FileStore` (FAISS + BM25 files, the default) and `assistant.pgstore.PgStore`
+    `FileStore` (FAISS + BM25 files, the default) and `assistant.search.pgstore.PgStore`
     (PostgreSQL: pgvector HNSW and full-text search)."""
 
     def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,

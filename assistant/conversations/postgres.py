@@ -1,9 +1,10 @@
 """The conversation and feedback store in PostgreSQL, selected by `Settings.database_url`,
 so that several app and API servers share one record of what staff asked and how they
-rated it (see `assistant.feedback.ConversationStore`; `SQLiteStore` is the embedded twin).
+rated it (see `assistant.conversations.store.ConversationStore`; `SQLiteStore` is the
+embedded twin).
 
 Its tables (`assistant_turns`, `assistant_events`) are made by migration 3 in
-`assistant.pgstore.MIGRATIONS`. Timestamps are kept as the same ISO 8601 UTC text the
+`assistant.search.pgstore.MIGRATIONS`. Timestamps are kept as the same ISO 8601 UTC text the
 SQLite store keeps, so both compare and order turns alike; a `seq` column breaks ties in
 insertion order as SQLite's rowid does. Every write is one short transaction on the
 process's shared engine (a connection pool), so concurrent writers never tear a record.
@@ -14,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 
+from assistant.conversations.store import RATINGS, now
 from assistant.errors import AssistantError, StoreUnavailableError
-from assistant.feedback import RATINGS, now
-from assistant.pgstore import engine, migrate
+from assistant.search.pgstore import engine, migrate
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ most one rating (with a comment) per answer, for trainers reviewing what staff a
 with the standard library's sqlite3 in `<data_dir>/assistant.db` (WAL journal, one short
 transaction per write, a busy timeout), so several Streamlit sessions and several server
 processes can write at once without losing or tearing a record. `PgConversationStore`
-(assistant/pgconversations.py) implements it in PostgreSQL when `database_url` is set.
+(assistant/conversations/postgres.py) implements it in PostgreSQL when `database_url` is set.
 
 A turn is a dict: id, session_id, created_at (ISO 8601 UTC), question, answer, refused,
 citations, objectives, doc_ids, k, error, rating ('up' / 'down' / None), comment, rated_at,
@@ -268,7 +268,7 @@ def open_store(settings: Settings) -> ConversationStore:
     if settings.database_url:
         store = _pg_stores.get(settings.database_url)
         if store is None:
-            from assistant.pgconversations import PgConversationStore
+            from assistant.conversations.postgres import PgConversationStore
 
             store = _pg_stores[settings.database_url] = PgConversationStore(
                 settings.database_url)

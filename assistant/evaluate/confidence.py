@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 
 
 def dev_cases(folder: Path = EVAL_DIR) -> list[tuple[str, set[str] | None]]:

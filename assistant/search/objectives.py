@@ -11,9 +11,9 @@ import re
 
 import numpy as np
 
-from assistant.glossary import Glossary, default_glossary
-from assistant.index import IndexData
-from assistant.refusal import years_in
+from assistant.answer.glossary import Glossary, default_glossary
+from assistant.answer.judge import years_in
+from assistant.search.index import IndexData
 from assistant.types import Objective
 
 _NUMBER = re.compile(r"\bobjective\s*(?:no\.?|number|#)?\s*(\d{1,2})\b", re.I)
@@ -70,7 +70,7 @@ class ObjectiveMapper:
     MAX_SCORE = 1.0 + HEADING_WEIGHT + 1.0 + LEXICAL_WEIGHT
 
     def __init__(self, index: IndexData, embedder, glossary: Glossary | None = None) -> None:
-        from assistant.stores import quiet_bm25s
+        from assistant.search.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
         import Stemmer
@@ -148,7 +148,7 @@ class ObjectiveMapper:
 
     def _lexical(self, query: str) -> np.ndarray:
         """BM25 scores of the objectives' texts and narratives, best = 1."""
-        from assistant.stores import quiet_bm25s
+        from assistant.search.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
         out = np.zeros(len(self.objectives), dtype=np.float32)

@@ -9,11 +9,11 @@ import math
 import sys
 from pathlib import Path
 
-from assistant import evalgates as G
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.evalsets import EVAL_DIR, registered_sets
-from assistant.evaluation import HEADLINE, PIPELINE, RETRIEVAL_KEYS, breakdown
+from assistant.evaluate import gates as G
+from assistant.evaluate.run import HEADLINE, PIPELINE, RETRIEVAL_KEYS, breakdown
+from assistant.evaluate.sets import EVAL_DIR, registered_sets
 
 _LABELS = {"objective_top1": "objective top-1", "objective_top3": "objective top-3",
            "provision_top1": "provision top-1", "provision_top3": "provision top-3",
@@ -167,10 +167,10 @@ def run_cli(settings: Settings, out_dir: Path | None = None, baselines: bool = T
             set_gates: bool = False, calibrate_only: bool = False, targets: bool = False,
             names: list[str] | None = None, history: bool = True) -> int:
     """Evaluate, print the summary, write the report; return 1 when a gate fails."""
-    from assistant.answer import Assistant
-    from assistant.answer_checks import check_answers, failed_answer_checks
-    from assistant.confidence import calibrate_falls_under
-    from assistant.evaluation import calibrate, evaluate
+    from assistant.evaluate.checks import check_answers, failed_answer_checks
+    from assistant.evaluate.confidence import calibrate_falls_under
+    from assistant.evaluate.run import calibrate, evaluate
+    from assistant.pipeline import Assistant
 
     if calibrate_only:
         assistant = Assistant(settings)

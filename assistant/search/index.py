@@ -34,15 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import catalogue, chunk
 from assistant.config import Settings
-from assistant.corpus import discover, load_document
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
 from assistant.files import fsync_dir
 from assistant.files import write_atomic as _write_atomic
-from assistant.provisions import catalogue_provisions
-from assistant.stores import load_bm25, make_bm25, make_faiss
-from assistant.structure import analyse
+from assistant.ingest.clean import discover, load_document
+from assistant.ingest.passages import catalogue, chunk
+from assistant.ingest.structure import analyse
+from assistant.search.provisions import catalogue_provisions
+from assistant.search.stores import load_bm25, make_bm25, make_faiss
 from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
     report.embedded = len(missing)
     if missing:
         if embedder is None:
-            from assistant.embedding import embedder_for
+            from assistant.search.embed import embedder_for
 
             embedder = embedder_for(settings)
         notify(0.3, f"Embedding {len(missing)} texts")

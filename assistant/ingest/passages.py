@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from assistant.structure import Unit, analyse
+from assistant.ingest.structure import Unit, analyse
 from assistant.types import ConsultationQuestion, Document, Objective, Passage
 
 # A sentence ends at . ! or ? (optionally closed by a quote or bracket) before a capital,

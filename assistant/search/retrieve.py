@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.index import IndexData
-from assistant.stores import FileStore
+from assistant.search.index import IndexData
+from assistant.search.stores import FileStore
 from assistant.types import Hit
 
 # Candidates taken from each ranking before fusion (a document filter is applied inside
@@ -153,7 +153,7 @@ class Retriever:
         return out
 
     def _draws_on_structure(self, query: str, top_row: int) -> bool:
-        from assistant.objectives import asks_for_fact
+        from assistant.search.objectives import asks_for_fact
 
         return self.index.passages[top_row].kind != "question" and not asks_for_fact(query)
 

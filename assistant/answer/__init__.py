@@ -1,0 +1,2 @@
+"""Question -> Answer: `judge` (answer or refuse), `compose` (a readable cited answer),
+with `followup` and `glossary` reading the question."""

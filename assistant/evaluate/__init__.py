@@ -1,0 +1,1 @@
+"""`assistant eval`: the sets, the metrics, the run, the report and the CI gates."""
