@@ -161,7 +161,7 @@ def _ask(args, settings: Settings) -> int:
     if args.question is None:
         raise AssistantError("Give a question, e.g. assistant ask \"Which objective covers "
                              "carers?\", or use --jsonl to read questions from stdin.")
-    from assistant.pipeline import clean_question
+    from assistant.answer.query import clean_question
 
     clean_question(args.question, settings.max_question_chars)  # fail before loading
     assistant = _load(settings)
@@ -212,7 +212,7 @@ def read_jsonl_line(line: str) -> tuple[str, list[dict] | None]:
 
 
 def _objectives(args, settings: Settings) -> int:
-    from assistant.pipeline import clean_question
+    from assistant.answer.query import clean_question
 
     clean_question(args.query, settings.max_question_chars)
     assistant = _load(settings)

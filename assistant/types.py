@@ -1,4 +1,5 @@
-"""The data that flows through the assistant: files -> Document -> Passage -> Hit -> Answer.
+"""The data that flows through the assistant: files -> Document -> Passage -> Hit -> Answer,
+and a question: text -> Query -> Hits -> Evidence -> Answer.
 
 Internal records are dataclasses; the JSON contract (Citation, ObjectiveMatch, Answer) is
 pydantic so that what the CLI, UI and evaluation exchange is validated in one place.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -180,6 +182,57 @@ class Hit:
     dense: float  # cosine similarity of passage and query
     bm25: float
     rank: int
+
+
+class ScoredSentence(NamedTuple):
+    """One sentence of a retrieved passage, scored for the answer (`search.sentences`)."""
+
+    score: float  # for choosing what to quote: the cosine adjusted (see `score_sentences`)
+    cos: float  # cosine similarity of the sentence and the question
+    hit: Hit
+    j: int  # the sentence's index in `hit.passage.sentences`
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a question asks for, read once from its words (`assistant.answer.query`)."""
+
+    asks_for_fact: bool = False  # one fact: how many, when, who...
+    fact_kind: str | None = None  # "date", "number" or "person"
+    about_objectives: bool = False  # names objectives, goals, priorities...
+    objective_number: str | None = None  # "objective 15"
+    about_consultation: bool = False
+    lists_consultation_questions: bool = False  # "what is the consultation asking?"
+    chapter: int | None = None  # "the objectives of chapter 3"
+    lists_kind: ProvisionKind | None = None  # "what are the NHS values?"
+
+
+@dataclass(frozen=True)
+class Specifics:
+    """The precise things a question names, which the documents must contain for it to be
+    answered (`assistant.answer.judge`)."""
+
+    years: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as written, the years it names
+    numbers: tuple[str, ...] = ()
+    names: tuple[tuple[str, tuple[str, ...]], ...] = ()  # a proper name and its words
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """A question analysed once, at the start, and handed down every later step."""
+
+    text: str  # as asked, cleaned
+    asked: str  # as read: with the previous turn when it leans on it, else `text`
+    vector: Any  # unit vector of `asked` (numpy, read-only)
+    terms: tuple[str, ...]  # the glossary's policy terms for its everyday phrases
+    expanded: str  # `asked` followed by `terms` (`asked` when there are none)
+    expanded_vector: Any  # unit vector of `expanded`
+    intent: Intent
+    specifics: Specifics
+    years: tuple[str, ...]  # every year it names
+    doc_ids: tuple[str, ...] | None = None  # only these documents (None: all)
+    previous: str | None = None  # the conversation's previous question
+    read_with_history: str | None = None  # `asked` when it differs from `text`
 
 
 class Citation(BaseModel):

@@ -28,7 +28,8 @@ def warm_latency(assistant, questions: list[str]) -> dict:
     for q in questions[:10]:  # warm-up: first calls allocate
         assistant.ask(q)
     modes = {
-        "retrieval": lambda q: assistant.retriever.search(q, assistant.settings.k),
+        "retrieval": lambda q: assistant.retriever.search(assistant.query(q),
+                                                          assistant.settings.k),
         "objectives": lambda q: assistant.objectives(q, k=5),
         "ask": lambda q: assistant.ask(q),
     }
@@ -64,7 +65,8 @@ def side_by_side(assistant, questions: list[str], items) -> dict:
         llama_search, n_chunks = B.llama_index_default(assistant.index, assistant.embedder)
     llama_torch, _ = B.llama_index_default(assistant.index, torch_embedder)
     k = 10
-    systems = {"project": (lambda q: assistant.retriever.search(q, k), assistant.embedder),
+    systems = {"project": (lambda q: assistant.retriever.search(assistant.query(q), k),
+                           assistant.embedder),
                "llama-index": (lambda q: llama_search(q, k), assistant.embedder),
                "llama-index, torch": (lambda q: llama_torch(q, k), torch_embedder)}
     timings: dict[str, list[float]] = {name: [] for name in systems}

@@ -227,7 +227,7 @@ def _latencies(assistant, embedder, asked: list[str], k: int) -> dict:
     for q in asked:
         _fresh(embedder)
         with Timer() as t:
-            assistant.retriever.search(q, k)
+            assistant.retriever.search(assistant.query(q), k)
         retrieval.append(t.ms)
         _fresh(embedder)
         with Timer() as t:

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from assistant.answer.quotes import split_answer
 from assistant.errors import AssistantError, QuestionError
 from assistant.evaluate.run import grounding_problems
-from assistant.pipeline import split_answer
 
 DRAFT = "draft-mandate-2012"
 SUMMARY = "mandate-2017-19-summary"

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.compose import display_title, leans_back
-from assistant.answer.followup import leans_on_previous, resolve
+from assistant.answer.query import leans_on_previous, resolve
+from assistant.answer.quotes import answer_lead, display_title, leans_back, split_answer
 from assistant.evaluate import checks as checks
 from assistant.evaluate.run import grounding_problems
-from assistant.pipeline import answer_lead, split_answer
 
 DRAFT = "draft-mandate-2012"
 CARERS = [{"question": "Which objective covers carers?", "answer": "..."}]

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from assistant.answer.glossary import GLOSSARY_PATH, SOURCES, Entry, Glossary, default_glossary
+from assistant.answer.query import QueryReader
 from assistant.errors import AssistantError
-from assistant.search.objectives import ObjectiveMapper
 
 DRAFT = "draft-mandate-2012"
 
@@ -82,9 +82,9 @@ def test_an_unreadable_glossary_is_one_clear_error(tmp_path):
 ])
 def test_everyday_wording_reaches_the_objective_only_through_the_glossary(
         assistant, index, question, expected):
-    plain = ObjectiveMapper(index, assistant.embedder, Glossary([]))
-    assert assistant.mapper.rank(question, 1)[0][0].id == expected
-    assert plain.rank(question, 1)[0][0].id != expected
+    plain = QueryReader(assistant.embedder, Glossary([]), 1000, assistant.doc_ids)
+    assert assistant.mapper.rank(assistant.query(question), 1)[0][0].id == expected
+    assert assistant.mapper.rank(plain.read(question), 1)[0][0].id != expected
 
 
 def test_answers_say_how_the_question_was_read(assistant):
@@ -100,8 +100,8 @@ def test_glossary_terms_never_count_as_evidence_against_refusal(assistant, monke
     # retrieval follow it, but the evidence stays the question's own similarity
     fitted = Glossary([Entry("Improve the support that carers receive from the NHS",
                              ("password",))])
-    monkeypatch.setattr(assistant.mapper, "glossary", fitted)
-    assert assistant.mapper.rank(question, 1)[0][0].id == f"{DRAFT}/15"
+    monkeypatch.setattr(assistant.reader, "glossary", fitted)
+    assert assistant.mapper.rank(assistant.query(question), 1)[0][0].id == f"{DRAFT}/15"
     evidence, _ = assistant.evidence(question)
     assert evidence < assistant.settings.refusal_threshold
     assert evidence <= own + 0.05

@@ -123,8 +123,8 @@ def test_both_stores_rank_the_evaluation_questions_alike(pg_assistant, assistant
         lex = [[i for i, _ in a.retriever.store.search(terms=q, k=10)]
                for a in (assistant, pg_assistant)]
         same_lexical += lex[0] == lex[1]
-        vector = assistant.embedder.embed(q)
-        top = [[h.passage.id for h in a.retriever.search(q, 5, vector=vector)]
+        query = assistant.query(q)
+        top = [[h.passage.id for h in a.retriever.search(query, 5)]
                for a in (assistant, pg_assistant)]
         same_top5 += top[0] == top[1]
     assert same_lexical / len(questions) >= 0.95

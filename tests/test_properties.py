@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pdfs import policy_pdf
 
+from assistant.answer.query import clean_question
+from assistant.answer.quotes import split_answer
 from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError, IngestError, QuestionError
 from assistant.ingest.clean import SourceFile, decode_text, load_document
-from assistant.pipeline import clean_question, split_answer
 from assistant.types import Answer
 
 # model calls are slow on a busy laptop: modest example counts, no deadline, no database

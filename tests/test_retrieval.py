@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.search.objectives import asks_for_fact
+from assistant.answer.query import asks_for_fact
 from assistant.search.retrieve import Retriever
 
 DRAFT = "draft-mandate-2012"
@@ -44,9 +44,10 @@ def _group(index, number: str) -> set[str]:
 def test_objective_question_returns_the_objective_and_its_narrative(assistant, index):
     question = "How will the NHS help people who care for a relative?"
     carers = _group(index, "15")
-    with_structure = [h.passage.id for h in assistant.retriever.search(question, 5)]
+    query = assistant.query(question)
+    with_structure = [h.passage.id for h in assistant.retriever.search(query, 5)]
     plain = Retriever(index, assistant.embedder, assistant.settings.rrf_k)
-    without = [h.passage.id for h in plain.search(question, 5)]
+    without = [h.passage.id for h in plain.search(assistant.query(question), 5)]
     # Objective 15 and its paragraphs 3.19-3.21 fill the results; without the structure
     # only part of the group is found
     assert len(carers & set(with_structure)) == len(carers) == 4
@@ -57,25 +58,28 @@ def test_objective_question_returns_the_objective_and_its_narrative(assistant, i
 def test_a_question_for_one_fact_is_ranked_by_the_text_alone(assistant, index):
     question = "How many people become carers every year?"
     plain = Retriever(index, assistant.embedder, assistant.settings.rrf_k)
-    hits = assistant.retriever.search(question, 5)
-    assert [h.passage.id for h in hits] == [h.passage.id for h in plain.search(question, 5)]
+    query = assistant.query(question)
+    hits = assistant.retriever.search(query, 5)
+    assert [h.passage.id for h in hits] == [h.passage.id for h in plain.search(query, 5)]
     assert "million people become carers" in " ".join(hits[0].passage.text.split())
 
 
 def test_a_consultation_question_stays_first(assistant):
     hits = assistant.retriever.search(
-        "Which consultation question asks about support for carers?", 5)
+        assistant.query("Which consultation question asks about support for carers?"), 5)
     assert hits[0].passage.kind == "question"
 
 
 def test_the_group_respects_the_document_filter(assistant):
-    hits = assistant.retriever.search("What does the NHS do for people who look after a "
-                                      "family member at home?", 5, ["strategic-context-2012"])
+    query = assistant.query("What does the NHS do for people who look after a family member "
+                            "at home?", doc_ids=["strategic-context-2012"])
+    hits = assistant.retriever.search(query, 5)
     assert hits and {h.passage.doc_id for h in hits} == {"strategic-context-2012"}
 
 
 def test_hits_of_the_group_carry_their_own_cosine(assistant, index):
-    hits = assistant.retriever.search("support for people looking after a relative", 10)
+    hits = assistant.retriever.search(
+        assistant.query("support for people looking after a relative"), 10)
     for h in hits:
         expected = float(index.passage_vectors[index.by_id[h.passage.id]]
                          @ assistant.embedder.embed("support for people looking after a "

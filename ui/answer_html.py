@@ -13,8 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from assistant.answer.compose import display_title
-from assistant.pipeline import answer_lead, split_answer
+from assistant.answer.quotes import answer_lead, display_title, split_answer
 from assistant.types import Answer, Citation, ObjectiveMatch, ProvisionMatch
 from ui.render import location, marked_lines, short_title
 

@@ -1,147 +1,41 @@
-"""Composing a readable answer from chosen sentences: whole sentences, their referents,
-whole lists, one citation per quote, and a lead line that says where the answer comes from.
+"""The compose stage: `Composer.answer(query, evidence, verdict) -> Answer`.
 
-The answer text is a lead line (structure only, no claim: "The documents say:"), then each
-quote's sentences, each followed by its [n]; a quote that introduces a list is written as
-its opening sentence and one "- item [n]" line per item.
+An answer is a lead line that says where the quotes come from (an objective the question
+falls under, a listing, or "The documents say:"), then the cited quotes (see
+`assistant.answer.quotes`), the objectives and other provisions it falls under; a refusal
+shows the closest passages instead. A question that asks for a list (the objectives of a
+chapter, the consultation's questions, a document's values) gets the whole list.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-import numpy as np
-
-from assistant.types import Citation, Passage
-
-# A sentence opening with one of these words leans on the sentence before it.
-BACK_REFERENCE = re.compile(
-    r"^\W*(?:this|these|those|that|it|its|they|their|them|such|both|he|she|his|her)\b"
-    r"|^\W*(?:however|also|in addition|furthermore|moreover|therefore|thus)\b",
-    re.I,
+from assistant.answer.quotes import Quoter, passage_span
+from assistant.search.evidence import Evidence
+from assistant.search.provisions import merge, provision_match
+from assistant.types import (
+    Answer,
+    Citation,
+    Objective,
+    ObjectiveMatch,
+    Provision,
+    ProvisionKind,
+    ProvisionMatch,
+    Query,
 )
-_ITEM_MARK = re.compile(r"^[\s\u2022\u00b7*\u2013\u2014-]+")
-# the mark that opens the next list item, left at the end of the sentence before it
-_TRAILING_MARK = re.compile(r"\s+[\u2022\u00b7*\u2013\u2014-]?\s*$")
-# at most this many words of quotes, unless a list was asked for ("about 120")
-ANSWER_WORDS = 130
-# a selected sentence must score within this margin of the best one
-_MARGIN = 0.12
-# An answer sentence must be at least this similar to the question (whatever the refusal
-# threshold is set to).
-_MIN_SENTENCE_COS = 0.33
-# an objective's own text is quoted up to the sentence that reaches this many words
-_LEAD_WORDS = 90
-# A sentence that introduces a list ("...under five headings:") is quoted with the list's
-# items that follow it in its passage, up to this many words.
-_LIST_WORDS = 120
-_FOOTNOTE_MARK = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079\d]+$")
-_TERMINAL = (".", "?", "!", ".\u201d", "?\u201d", "!\u201d", '."')
 
-
-@dataclass
-class Span:
-    """Sentences a..b (inclusive) of one passage, quoted together."""
-
-    passage: Passage
-    a: int
-    b: int
-    score: float
-
-
-def sentence(text: str, p: Passage, j: int) -> str:
-    return text[slice(*p.sentences[j])].strip()
-
-
-def leans_back(s: str) -> bool:
-    """True when a sentence cannot stand first: it refers back, or is a list item or a
-    fragment (opens in lower case or with a list mark)."""
-    body = _ITEM_MARK.sub("", s)
-    return bool(BACK_REFERENCE.match(body)) or (body[:1].islower()) or body != s.lstrip()
-
-
-def is_item(s: str) -> bool:
-    """True for a list item: opens with a list mark, or in lower case."""
-    body = _ITEM_MARK.sub("", s)
-    return body != s.lstrip() or body[:1].islower()
-
-
-def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
-    """The whole quote sentence j needs: back to the sentence it refers to (or the list's
-    opening sentence), and on to the end of a list it opens. Returns (a, b, dangling):
-    dangling when the passage's first sentence still leans back."""
-    a = j
-    while a > 0 and leans_back(sentence(text, p, a)):
-        a -= 1
-    first = sentence(text, p, a)
-    b = max(j, list_end(p, a), list_end(p, j))
-    return a, b, leans_back(first)
-
-
-def place(spans: list[Span], found: list[Span]) -> None:
-    """Add the spans of one choice (a referent, then the sentence that needs it) to
-    `spans`: a span that overlaps or touches one of its passage's merges into it, and the
-    referent goes right before the sentence that needs it."""
-    at = len(spans)
-    for s in reversed(found):
-        o = next((o for o in spans if o.passage.id == s.passage.id
-                  and s.a <= o.b + 1 and o.a <= s.b + 1), None)
-        if o is not None:
-            o.a, o.b, o.score = min(o.a, s.a), max(o.b, s.b), max(o.score, s.score)
-            at = min(at, spans.index(o))
-        else:
-            spans.insert(at, Span(s.passage, s.a, s.b, s.score))
-
-
-def words(text: str, span: Span) -> int:
-    p = span.passage
-    return len(text[p.sentences[span.a][0]:p.sentences[span.b][1]].split())
-
-
-def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = False) -> str:
-    """The answer text: the lead line, then one line per quote with each sentence followed
-    by its [n]; after a sentence that opens a list (ends with a colon), the quote's other
-    sentences are its items, one "- item [n]" line each. `quotes` holds (marker, the
-    quote's sentences)."""
-    lines = [lead] if lead else []
-    for marker, sentences in quotes:
-        if bullets:  # a list asked for: one quote per item
-            lines.append("- " + " ".join(f"{s.strip()} [{marker}]" for s in sentences
-                                         if s.strip()))
-            continue
-        prose: list[str] = []
-        listing = False
-        for s in (s.strip() for s in sentences):
-            if not s:
-                continue
-            if listing:
-                lines.append(f"- {_ITEM_MARK.sub('', s)} [{marker}]")
-                continue
-            prose.append(f"{s} [{marker}]")
-            if opens_list(s):
-                lines.append(" ".join(prose))
-                prose, listing = [], True
-        if prose:
-            lines.append(" ".join(prose))
-    return "\n".join(lines)
-
-
-def opens_list(s: str) -> bool:
-    """A sentence that leads into a list: it ends with a colon, or breaks off without a
-    full stop ("the four tests that there is")."""
-    s = _FOOTNOTE_MARK.sub("", s.rstrip())
-    return s.endswith(":") or not s.endswith(_TERMINAL)
-
-
-def quote_sentences(text: str, p: Passage, start: int, end: int) -> list[str]:
-    """The quote [start, end) of passage p cut at its sentences: each piece runs to where
-    the next sentence starts, so what lies between sentences (a footnote mark) is kept."""
-    cuts = sorted({max(s, start) for s, e in p.sentences if s < end and e > start})
-    cuts = [start, *cuts[1:]]  # what precedes the first sentence belongs to it
-    pieces = [_TRAILING_MARK.sub("", text[a:b])
-              for a, b in zip(cuts, [*cuts[1:], end], strict=True)]
-    return [x for x in pieces if x.strip()] or [text[start:end]]
+REFUSAL = "The documents do not cover this question. The closest passages are listed below."
+REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mention {}. "
+                    "The closest passages are listed below.")
+GENERIC_LEAD = "The documents say:"
+# an objective leads the answer when the question is about objectives and it scores this
+_OBJECTIVE_LEAD = 0.45
+# ...and its text at most this much less similar to the question than the best sentence
+# retrieved, unless its passage is among the first hits (see `_text_agrees`).
+_LEAD_GAP = 0.25
+# a kind is listed whole when a document (or one chapter of it) has at most this many
+MAX_LISTED = 12
 
 
 def objective_lead(number: str, short_title: str) -> str:
@@ -156,196 +50,180 @@ def listing_lead(kind: str, n: int, short_title: str) -> str:
     return f"The {n} {kind} of the {name}:"
 
 
-GENERIC_LEAD = "The documents say:"
-
-
-# What a question for one fact asks for, and what a sentence stating it carries.
-_FACT_KINDS = [
-    ("date", re.compile(r"^\W*(?:\w+\W+){0,6}?(?:when|until when|from when|by when|on what date"
-                        r"|what (?:date|year|day)|which (?:year|date)|by what (?:date|year))\b",
-                        re.I)),
-    ("number", re.compile(r"\bhow (?:many|much|long|often|big|old)\b|\bwhat (?:proportion|"
-                          r"percentage|share|number|period|age)\b", re.I)),
-    ("person", re.compile(r"^\W*(?:\w+\W+){0,6}?(?:who|whom|whose)\b", re.I)),
-]
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november"
-           "|december")
-_CARRIES = {
-    "date": re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
-                       re.I),
-    "number": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven"
-                         r"|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion"
-                         r"|half|quarter|third|dozen|once|twice|annual|yearly|weeks?|months?"
-                         r"|years?|days?)\b", re.I),
-    "person": re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+ [A-Z][a-z]+\b"),
-}
-
-
-def fact_kind(question: str) -> str | None:
-    """'date', 'number' or 'person' for a question asking for one of these, else None."""
-    return next((kind for kind, rx in _FACT_KINDS if rx.search(question)), None)
-
-
-def carries(kind: str | None, text: str) -> bool:
-    """True when the sentence states the kind of fact asked for (a date, a number, a name)."""
-    return kind is not None and bool(_CARRIES[kind].search(text))
-
-
-def display_title(title: str) -> str:
-    """An objective's title to show whole: a closing clause that only leads into a list
-    ("..., in particular by:") is left off, at the last comma or full stop before it; a
-    title that ends in a colon otherwise ends in an ellipsis."""
-    title = " ".join(title.split())
-    if not title.endswith(":"):
-        return title
-    cut = max(title.rfind(","), title.rfind(". "), title.rfind(";"))
-    if cut > 0 and len(title[cut + 1:].split()) <= 5:
-        return title[:cut].rstrip()
-    return title[:-1].rstrip() + " \u2026"
+def objective_match(o: Objective, score: float, falls_under: bool = False) -> ObjectiveMatch:
+    return ObjectiveMatch(id=o.id, doc_id=o.doc_id, number=o.number, title=o.title,
+                          score=round(score, 4), falls_under=falls_under)
 
 
 class Composer:
-    """Turns scored sentences into citations and the answer text, over one loaded index."""
+    """The compose stage over one loaded index."""
 
-    def __init__(self, index, mapper, settings) -> None:
+    def __init__(self, index, settings) -> None:
         self.index = index
-        self.mapper = mapper
-        self.settings = settings
+        self.falls_under = settings.falls_under_threshold
+        self.quoter = Quoter(index, settings.answer_sentences)
+        self._objective_provisions = {p.passage_id: p for p in index.provisions
+                                      if p.kind is ProvisionKind.OBJECTIVE}
 
-    def cited_objective(self, citations: list[Citation], ranked, threshold: float):
-        """An objective the question falls under whose own passage is quoted: it moves
-        first and names the lead; None when there is none."""
-        for o, s in ranked:
-            if s < threshold:
-                break
-            at = next((i for i, c in enumerate(citations) if c.passage_id == o.passage_id),
-                      None)
-            if at is not None:
-                citations.insert(0, citations.pop(at))
-                for i, c in enumerate(citations, start=1):
-                    c.marker = i
-                return o
+    def answer(self, query: Query, evidence: Evidence, verdict) -> Answer:
+        """The answer to give: cited quotes, or a refusal with the closest passages."""
+        answer = None if verdict.refused else self._answer(query, evidence)
+        if answer is None or not answer.citations:  # nothing quotable cleared the bar
+            missing = verdict.missing if verdict.refused else ()
+            text = REFUSAL_SPECIFIC.format(", ".join(missing)) if missing else REFUSAL
+            answer = Answer(question=query.text, answer=text, refused=True,
+                            closest=self._closest(evidence))
+        else:
+            answer.provisions = self.provisions(query, evidence,
+                                                [c.passage_id for c in answer.citations])
+        answer.read_as = list(query.terms)
+        answer.read_with_history = query.read_with_history
+        return answer
+
+    def provisions(self, query: Query, evidence: Evidence, cited: list[str], k: int = 5
+                   ) -> list[ProvisionMatch]:
+        """Up to k provisions of every kind the question falls under, best first."""
+        objectives = [(self._objective_provisions[o.passage_id], s)
+                      for o, s in evidence.objectives[:3]
+                      if o.passage_id in self._objective_provisions]
+        others = evidence.provisions[:k]
+        known = {p.id for p, _ in others}
+        scored = {p.passage_id: (p, s) for p, s in evidence.provisions}
+        others += [scored[c] for c in cited if c in scored and scored[c][0].id not in known]
+        merged = merge(objectives, others, query.intent.about_objectives, cited, k)
+        return [provision_match(p, s) for p, s in merged]
+
+    def _answer(self, query: Query, evidence: Evidence) -> Answer:
+        """A lead line, then the cited quotes, or the whole list asked for."""
+        ranked = evidence.objectives
+        listed = self._listing(query)
+        if listed is not None:
+            citations, head, chapter = listed
+            if chapter:
+                ranked = [(o, 1.0) for o in chapter]
+        else:
+            chapter = []
+            citations, head = self._quotes(query, evidence)
+        shown = ranked if chapter else ranked[:3]
+        matches = [objective_match(o, s, falls_under=bool(chapter) or s >= self.falls_under)
+                   for o, s in shown]
+        text = self.quoter.render(citations, head, bullets=listed is not None)
+        return Answer(question=query.text, answer=text, refused=False, citations=citations,
+                      objectives=matches, lead=head)
+
+    def _quotes(self, query: Query, evidence: Evidence) -> tuple[list[Citation], str]:
+        """The best sentences as whole quotes, led by the objective that covers the
+        question when there is one."""
+        lead = self._lead(query, evidence)
+        similarity = evidence.similarity.get(lead.id, 0.0) if lead is not None else 0.0
+        citations = self.quoter.quote(evidence.sentences, lead, similarity)
+        if lead is None:
+            lead = self.quoter.cited_objective(citations, evidence.objectives,
+                                               self.falls_under)
+        elif not evidence.named and dict(
+                (o.id, s) for o, s in evidence.objectives)[lead.id] < self.falls_under:
+            lead = None  # quoted first, but not named as the one that covers it
+        if lead is None:
+            return citations, GENERIC_LEAD
+        doc = self.index.documents[lead.doc_id]
+        return citations, objective_lead(lead.number, doc.short_title)
+
+    def _lead(self, query: Query, evidence: Evidence) -> Objective | None:
+        """The objective whose text opens the answer: the one the question names, or the
+        best one for a question about objectives that the retrieved text backs."""
+        if evidence.named:
+            return evidence.named[0]
+        ranked, intent = evidence.objectives, query.intent
+        if (ranked and intent.about_objectives and not intent.asks_for_fact
+                and not intent.about_consultation and ranked[0][1] >= _OBJECTIVE_LEAD
+                and self._text_agrees(ranked[0][0], evidence)):
+            return ranked[0][0]
         return None
 
-    def render(self, citations: list[Citation], head: str, bullets: bool = False) -> str:
-        quotes = []
-        for c in citations:
-            p = self.index.passage(c.passage_id)
-            text = self.index.documents[c.doc_id].text
-            quotes.append((c.marker, quote_sentences(text, p, c.start, c.end)))
-        return render_text(quotes, head, bullets)
+    def _text_agrees(self, objective: Objective, evidence: Evidence) -> bool:
+        """Whether the retrieved text backs an objective as the answer's lead: its passage is
+        among the first three hits, or its text is nearly as close to the question as the
+        best retrieved sentence. "Which five headings are the objectives grouped under?"
+        names objectives but is answered by a sentence that lists headings."""
+        if any(h.passage.id == objective.passage_id for h in evidence.hits[:3]):
+            return True
+        best = max((s.cos for s in evidence.sentences), default=0.0)
+        return evidence.similarity.get(objective.id, 0.0) >= best - _LEAD_GAP
 
-    def cite(self, marker: int, p: Passage, start: int, end: int, score: float) -> Citation:
-        doc = self.index.documents[p.doc_id]
-        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=p.section,
-                        paragraph=p.paragraph, page=doc.page_at(start),
-                        quote=doc.text[start:end], score=round(float(score), 4),
-                        passage_id=p.id, start=start, end=end)
+    def _listing(self, query: Query
+                 ) -> tuple[list[Citation], str, list[Objective]] | None:
+        """The whole list the question asks for, as (citations, lead line, the chapter's
+        objectives when those are the list), or None when it asks for none."""
+        intent, docs = query.intent, query.doc_ids
+        if intent.chapter is not None:
+            chapter = [o for o in self.index.objectives
+                       if o.section.startswith(f"{intent.chapter}.")
+                       and (not docs or o.doc_id in docs)]
+            if chapter:
+                citations = [self.quoter.cite_objective(i, o, 1.0, max_words=1)
+                             for i, o in enumerate(chapter, start=1)]
+                doc = self.index.documents[chapter[0].doc_id]
+                number = chapter[0].section.split(".", 1)[0]
+                return citations, listing_lead(f"objectives of chapter {number}",
+                                               len(chapter), doc.short_title), chapter
+        if intent.lists_consultation_questions:
+            rows = [self.index.passage(q.passage_id) for q in self.index.questions
+                    if (not docs or q.doc_id in docs) and q.passage_id in self.index.by_id]
+            if rows:
+                doc = self.index.documents[rows[0].doc_id]
+                return self._cite_all(rows), listing_lead("consultation questions", len(rows),
+                                                          doc.short_title), []
+        if intent.lists_kind is not None:
+            found = listed_provisions(intent.lists_kind, query.asked, self.index.provisions,
+                                      docs)
+            if found:
+                rows = [self.index.passage(p.passage_id) for p in found]
+                return self._cite_all(rows), GENERIC_LEAD, []
+        return None
 
-    def lead_span(self, p: Passage, max_words: int = _LEAD_WORDS) -> tuple[int, int]:
-        """The objective's own text, ending at the sentence that reaches max_words words."""
-        text = self.index.documents[p.doc_id].text
-        if not p.sentences:
-            return p.body_start, p.end
-        start, end = p.sentences[0][0], p.sentences[-1][1]
-        for _, e in p.sentences:
-            if len(text[start:e].split()) >= max_words:
-                end = e
-                break
-        while start < end and text[start] in "\u2022\u00b7* ":
-            start += 1
-        return start, end
+    def _cite_all(self, rows) -> list[Citation]:
+        return [self.quoter.cite(i, p, *passage_span(p), 1.0) for i, p in enumerate(rows, 1)]
 
-    def cite_objective(self, marker: int, objective, score: float,
-                        max_words: int = _LEAD_WORDS) -> Citation:
-        """A citation quoting an objective's own text (see `_lead_span`)."""
-        p = self.index.passage(objective.passage_id)
-        return self.cite(marker, p, *self.lead_span(p, max_words), score)
+    def _closest(self, evidence: Evidence) -> list[Citation]:
+        """The first three hits, each quoted at its sentence closest to the question."""
+        best_sentence: dict[str, tuple[float, int]] = {}
+        for s in evidence.sentences:
+            best_sentence.setdefault(s.hit.passage.id, (s.cos, s.j))
+        out = []
+        for hit in evidence.hits[:3]:
+            p = hit.passage
+            if p.id in best_sentence:
+                cos, j = best_sentence[p.id]
+                start, end = p.sentences[j]
+            else:
+                cos, (start, end) = hit.dense, (p.body_start, p.end)
+            out.append(self.quoter.cite(len(out) + 1, p, start, end, cos))
+        return out
 
-    def compose(self, vector: np.ndarray, scored, lead) -> list[Citation]:
-        """The lead objective's text (if any), then the best sentences as whole quotes: each
-        with the sentence it refers back to and the whole list it opens, quotes of one
-        passage merged, no quote repeated, within about `ANSWER_WORDS` words."""
-        citations: list[Citation] = []
-        used_passages: set[str] = set()
-        if lead is not None:
-            citations.append(self.cite_objective(1, lead, self.mapper.similarity(lead, vector)))
-            used_passages.add(lead.passage_id)
-        if not scored:
-            return citations
-        best = scored[0][0]
-        spans: list[Span] = []
-        per_passage: dict[str, int] = {}
-        limit = self.settings.answer_sentences - len(citations)
-        budget = ANSWER_WORDS - sum(len(c.quote.split()) for c in citations)
-        for score, cos, hit, j in scored:
-            if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
-                break
-            if score < best - _MARGIN or cos < _MIN_SENTENCE_COS:
-                break
-            pid = hit.passage.id
-            if pid in used_passages or per_passage.get(pid, 0) >= 2:
-                continue
-            if lead is not None and pid not in lead.intro_passage_ids:
-                continue  # after an objective, only the narrative that introduces it
-            found = self.whole(hit.passage, j, cos)
-            if found is None:
-                continue
-            size = sum(words(self.index.documents[x.passage.doc_id].text, x)
-                       for x in found)
-            if (spans or citations) and size > budget:
-                continue
-            budget -= size
-            per_passage[pid] = per_passage.get(pid, 0) + 1
-            place(spans, found)
-        seen = [c.quote for c in citations]
-        for sp in spans:
-            p = sp.passage
-            s, e = p.sentences[sp.a][0], p.sentences[sp.b][1]
-            quote = self.index.documents[p.doc_id].text[s:e]
-            if any(quote in q for q in seen):
-                continue  # the same words are quoted already
-            seen.append(quote)
-            citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
-        return citations
 
-    def whole(self, p: Passage, j: int, cos: float) -> list[Span] | None:
-        """Sentence j of p as a whole quote (see `widen`); when the passage itself
-        opens by referring back, the last sentence of the paragraph before it comes too.
-        None when that is not enough to read it."""
-        text = self.index.documents[p.doc_id].text
-        a, b, dangling = widen(text, p, j, self.list_end)
-        span = Span(p, a, b, cos)
-        if not dangling:
-            return [span]
-        if p.body_start > p.start:
-            return None  # it refers to its heading ("This domain"), which is not quoted
-        row = self.index.by_id[p.id]
-        prev = self.index.passages[row - 1] if row > 0 else None
-        if prev is None or prev.doc_id != p.doc_id or not prev.sentences:
-            return None
-        last = len(prev.sentences) - 1
-        pa, pb, prev_dangling = widen(text, prev, last, self.list_end)
-        if prev_dangling or leans_back(sentence(text, prev, pa)):
-            return None
-        return [Span(prev, pa, pb, cos), span]
+def listed_provisions(kind: ProvisionKind, question: str, provisions: list[Provision],
+                      doc_ids=None) -> list[Provision]:
+    """All provisions of one kind, in document order, when a document has a short list of
+    that kind (its values, its principles), or one chapter of the document has, whose
+    heading the question names ("my responsibilities as a patient" -> the chapter on
+    patients' responsibilities); else []."""
+    groups: dict[tuple[str, str], list[Provision]] = {}
+    for p in provisions:
+        if p.kind is kind and (not doc_ids or p.doc_id in doc_ids):
+            groups.setdefault((p.doc_id, ""), []).append(p)
+            groups.setdefault((p.doc_id, p.section.split(" > ")[0]), []).append(p)
+    whole = [items for (_, chapter), items in groups.items()
+             if not chapter and len(items) <= MAX_LISTED]
+    if len(whole) == 1:
+        return whole[0]
+    words = _stems(question)
+    scored = sorted(((len(words & _stems(chapter)), items)
+                     for (_, chapter), items in groups.items()
+                     if chapter and len(items) <= MAX_LISTED), key=lambda x: -x[0])
+    if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1]
+    return []
 
-    def list_end(self, p: Passage, j: int) -> int:
-        """The last sentence to quote with sentence j: j itself, or, when j leads into a list
-        (it ends with a colon, or breaks off without a full stop as in "the four tests that
-        there is"), the list's items that follow it in the passage, up to the item that
-        closes with a full stop and within `_LIST_WORDS` words."""
-        text = self.index.documents[p.doc_id].text
-        sentence = text[slice(*p.sentences[j])].rstrip()
-        if not opens_list(sentence):
-            return j
-        count, end = 0, j
-        for k in range(j + 1, len(p.sentences)):
-            item = text[slice(*p.sentences[k])].rstrip()
-            count += len(item.split())
-            if count > _LIST_WORDS:
-                break
-            end = k
-            if not opens_list(item):
-                break
-        return end
+
+def _stems(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower())}

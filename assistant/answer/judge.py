@@ -1,4 +1,4 @@
-"""Whether the documents can answer a question at all.
+"""Whether the documents can answer a question at all: `Judge.judge(query, evidence)`.
 
 Two tests, either of which refuses:
 1. Weak evidence: the best sentence of the retrieved passages is less similar to the
@@ -8,18 +8,33 @@ Two tests, either of which refuses:
    mention: a year absent from the retrieved passages and from every document's title and
    date ("the 2023/24 mandate"), a number absent from the corpus ("NHS 111"), or a proper
    name with a word the corpus does not contain ("Leeds General Infirmary").
+
+A question that names an objective by number is never refused: the objective answers it.
+
+The similarity is the question's own: the glossary's policy terms help choose which
+passages are retrieved, but never count as evidence that the documents answer it, or any
+question with an everyday word in it ("app", "weekend") would gain evidence from the words
+the glossary added.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from assistant.types import Hit
+from assistant.text import years_in
+from assistant.types import Hit, Query, Specifics
 
-_YEAR = re.compile(r"\b((?:19|20)\d{2})(?:\s*[/\u2013-]\s*(\d{2}))?\b")
-_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+|\d{3,})(?![\d,])")
-_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z\u2019']+(?:\s+[A-Z][a-z\u2019']+)+)")
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the judge decided, and on what."""
+
+    refused: bool
+    best: float  # the best sentence similarity among the retrieved passages
+    missing: tuple[str, ...]  # the specifics the documents lack
 
 
 def vocabulary(texts) -> set[str]:
@@ -30,31 +45,44 @@ def vocabulary(texts) -> set[str]:
     return vocab
 
 
-def years_in(question: str) -> list[str]:
-    out = []
-    for m in _YEAR.finditer(question):
-        out.append(m.group(1))
-        if m.group(2):
-            out.append(m.group(1)[:2] + m.group(2))
-    return out
-
-
-def unknown_specifics(question: str, hits: list[Hit], vocab: set[str],
+def unknown_specifics(specifics: Specifics, hits: list[Hit], vocab: set[str],
                       known_years: set[str]) -> list[str]:
     """Return the specifics the question names that the documents do not contain."""
     missing = []
     evidence = " ".join(h.passage.text for h in hits)
-    for m in _YEAR.finditer(question):
-        years = years_in(m.group(0))
-        if m.group(0) in evidence or any(y in known_years or y in evidence for y in years):
+    for written, years in specifics.years:
+        if written in evidence or any(y in known_years or y in evidence for y in years):
             continue
         missing.extend(years)
-    stripped = _YEAR.sub(" ", question)
-    for number in _NUMBER.findall(stripped):
+    for number in specifics.numbers:
         if number.replace(",", "") not in vocab:
             missing.append(number)
-    for name in _NAME.findall(question):
-        words = [w.lower().removesuffix("'s").removesuffix("\u2019s") for w in name.split()]
+    for name, words in specifics.names:
         if any(w not in vocab for w in words):
             missing.append(name)
     return missing
+
+
+class Judge:
+    """Answer or refuse, over one loaded index."""
+
+    def __init__(self, index, threshold: float) -> None:
+        docs = index.documents.values()
+        self.threshold = threshold
+        self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
+        self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
+                                                  for d in docs)))
+
+    def weigh(self, query: Query, hits: list[Hit], scored) -> tuple[float, list[str]]:
+        """The best sentence similarity of the retrieved passages (of `scored`, the scored
+        sentences of the hits) and the specifics the documents lack."""
+        best = max((s.cos for s in scored), default=0.0)
+        return best, unknown_specifics(query.specifics, hits, self._vocab, self._known_years)
+
+    def judge(self, query: Query, evidence) -> Verdict:
+        """Refuse on weak evidence or unknown specifics, unless an objective is named."""
+        in_hits = {h.passage.id for h in evidence.hits}
+        best, missing = self.weigh(query, evidence.hits,
+                                   [s for s in evidence.sentences if s.hit.passage.id in in_hits])
+        refused = not evidence.named and (best < self.threshold or bool(missing))
+        return Verdict(refused=refused, best=best, missing=tuple(missing))

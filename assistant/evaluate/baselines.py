@@ -31,9 +31,9 @@ def dense_only(retriever) -> Search:
     return search
 
 
-def pipeline(retriever) -> Search:
+def pipeline(assistant) -> Search:
     def search(query: str, k: int) -> list[set[str]]:
-        return [{h.passage.id} for h in retriever.search(query, k)]
+        return [{h.passage.id} for h in assistant.retriever.search(assistant.query(query), k)]
 
     return search
 

@@ -37,7 +37,7 @@ HEADLINE = {
 def grounding_problems(answer, index) -> list[str]:
     """Return why an answer is not grounded (empty when every quote is verbatim in its
     document at the cited paragraph and page, and every answer sentence is a cited quote)."""
-    from assistant.pipeline import split_answer
+    from assistant.answer.quotes import split_answer
 
     problems = []
     for c in list(answer.citations) + list(answer.closest):
@@ -72,7 +72,7 @@ def retrieval_systems(assistant, baselines: bool) -> dict:
     defaults, each as search(question, k) -> ranked units (sets of passage ids)."""
     from assistant.evaluate import baselines as B
 
-    systems = {PIPELINE: B.pipeline(assistant.retriever)}
+    systems = {PIPELINE: B.pipeline(assistant)}
     if baselines:
         systems["BM25 only"] = B.bm25_only(assistant.retriever)
         systems["dense only"] = B.dense_only(assistant.retriever)
@@ -97,7 +97,7 @@ def ranked_provisions(assistant, item: EvalItem, hits, k: int = 5) -> list[dict]
     `provisions()` (rights, pledges, principles...), and the consultation questions among
     the retrieved passages. Figures are taken per kind, so the order across kinds is moot."""
     out = [{"doc_id": o.doc_id, "kind": "objective", "number": o.number, "text": o.text}
-           for o, _ in assistant.mapper.rank(item.question, k)]
+           for o, _ in assistant.mapper.rank(assistant.query(item.question), k)]
     if callable(getattr(assistant, "provisions", None)):
         texts = {p.id: p.text for p in getattr(assistant.index, "provisions", [])}
         out += [{"doc_id": p.doc_id, "kind": str(p.kind), "number": p.number,
@@ -133,10 +133,10 @@ def provision_hit(item: EvalItem, ranked: list[dict], n: int, kinds: set[str] | 
     return 0.0
 
 
-def score_item(assistant, item: EvalItem, plain_mapper) -> dict:
+def score_item(assistant, item: EvalItem, plain_reader) -> dict:
     """Ask one question and return its row: per-question values and what was returned."""
     answer = _ask(assistant, item)
-    hits = assistant.retriever.search(item.question, 10)
+    hits = assistant.retriever.search(assistant.query(item.question), 10)
     problems = grounding_problems(answer, assistant.index)
     values: dict[str, float] = {"grounding": float(not problems)}
     values["refusal_recall" if item.expect_refusal else "false_refusal_rate"] = \
@@ -155,7 +155,7 @@ def score_item(assistant, item: EvalItem, plain_mapper) -> dict:
                 values[f"{name}_top{n}"] = hit
     if "objective_top1" in values:
         plain = [{"doc_id": o.doc_id, "kind": "objective", "number": o.number, "text": o.text}
-                 for o, _ in plain_mapper.rank(item.question, 3)]
+                 for o, _ in assistant.mapper.rank(plain_reader.read(item.question), 3)]
         values["objective_top1_no_glossary"] = provision_hit(item, plain, 1, {"objective"})
         values["objective_top3_no_glossary"] = provision_hit(item, plain, 3, {"objective"})
     return {"id": item.id, "type": item.type, "question": item.question,
@@ -172,7 +172,7 @@ def score_item(assistant, item: EvalItem, plain_mapper) -> dict:
 
 
 def evaluate_set(assistant, evalset: EvalSet, systems: dict, locator: Locator,
-                 plain_mapper) -> dict:
+                 plain_reader) -> dict:
     """Score one set; return its report: name, role, hash, summary with intervals,
     retrieval per system (with paired differences from the pipeline) and per-item rows."""
     items = evalset.items()
@@ -180,7 +180,7 @@ def evaluate_set(assistant, evalset: EvalSet, systems: dict, locator: Locator,
     skipped = [it.id for it in items if it not in scored]
     located = {it.id: locator.relevant(it) for it in scored if it.evidence}
     relevant = {q: found for q, (found, _) in located.items() if found}
-    rows = [score_item(assistant, it, plain_mapper) for it in scored]
+    rows = [score_item(assistant, it, plain_reader) for it in scored]
     by_id = {r["id"]: r for r in rows}
     for q, (_, missing) in located.items():
         # retrieval is scored on the located evidence only; an item with none is not
@@ -273,14 +273,16 @@ def calibrate(assistant, path: Path = CALIBRATION, max_false_refusals: float = 0
 def evaluate(assistant, sets: list[EvalSet], baselines: bool = True) -> dict:
     """Run every set; return the report {"sets": [...], "seconds": ...}."""
     from assistant.answer.glossary import Glossary
-    from assistant.search.objectives import ObjectiveMapper
+    from assistant.answer.query import QueryReader
 
     t = time.perf_counter()
     locator = Locator(assistant.index)
-    plain_mapper = ObjectiveMapper(assistant.index, assistant.embedder, Glossary([]))
+    # the same questions read without the glossary
+    plain_reader = QueryReader(assistant.embedder, Glossary([]),
+                               assistant.settings.max_question_chars, assistant.doc_ids)
     systems = retrieval_systems(assistant, baselines)
     results = []
     for evalset in sets:
         logger.info("evaluating %s (%s)", evalset.name, evalset.role)
-        results.append(evaluate_set(assistant, evalset, systems, locator, plain_mapper))
+        results.append(evaluate_set(assistant, evalset, systems, locator, plain_reader))
     return {"sets": results, "seconds": round(time.perf_counter() - t, 1)}

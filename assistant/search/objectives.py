@@ -7,50 +7,15 @@ look after a relative" finds the carers objective although it never says "carer"
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-from assistant.answer.glossary import Glossary, default_glossary
-from assistant.answer.judge import years_in
 from assistant.search.index import IndexData
-from assistant.types import Objective
+from assistant.text import stemmer, years_in
+from assistant.types import Objective, Query
 
-_NUMBER = re.compile(r"\bobjective\s*(?:no\.?|number|#)?\s*(\d{1,2})\b", re.I)
 # Words that name the documents themselves say nothing about an objective's topic.
 _DOCUMENT_WORDS = {"mandat", "draft", "object", "nhs", "goal", "aim", "ambit",
                    "prioriti", "target", "cover", "plan", "say"}
-_OBJECTIVE_WORDS = re.compile(
-    r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
-)
-
-
-# A question that asks for one fact (a number, a date, a person) wants the passage that
-# states it, not an objective's whole narrative. The wh-phrase opens the question or
-# follows a leading "In the draft mandate, ..." style clause.
-_FACTOID = re.compile(
-    r"^\W*(?:(?:and|so|but|also|then|in|under|according to)\b[^?]*?,\s*)?"
-    r"(?:how (?:many|much|long|often|big|old)|when|who|whom|whose|until when|from when"
-    r"|by (?:when|what date|what year|how much)|since (?:when|which)|on what date"
-    r"|what (?:date|year|day|proportion|percentage|share|number|period|age)"
-    r"|which (?:year|act|date)|after how long)\b",
-    re.I,
-)
-
-
-def asks_for_fact(question: str) -> bool:
-    """True when the question asks for a single fact: how many, when, who, what date..."""
-    return bool(_FACTOID.search(question))
-
-
-def is_objective_question(question: str) -> bool:
-    """True when the question asks about objectives (or names one by number)."""
-    return bool(_OBJECTIVE_WORDS.search(question))
-
-
-def named_number(question: str) -> str | None:
-    m = _NUMBER.search(question)
-    return str(int(m.group(1))) if m else None
 
 
 class ObjectiveMapper:
@@ -69,17 +34,13 @@ class ObjectiveMapper:
     LEXICAL_WEIGHT = 0.3
     MAX_SCORE = 1.0 + HEADING_WEIGHT + 1.0 + LEXICAL_WEIGHT
 
-    def __init__(self, index: IndexData, embedder, glossary: Glossary | None = None) -> None:
+    def __init__(self, index: IndexData) -> None:
         from assistant.search.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
-        import Stemmer
-
         self.index = index
-        self.embedder = embedder
-        self.glossary = default_glossary() if glossary is None else glossary
         self.objectives: list[Objective] = index.objectives
-        self._stemmer = Stemmer.Stemmer("english")
+        self._stemmer = stemmer()
         intro_rows = [[index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
                       for o in self.objectives]
         off = index.sentence_offsets
@@ -113,18 +74,14 @@ class ObjectiveMapper:
         """Cosine similarity of an objective (under its heading) and a query vector."""
         return float(self.index.objective_vectors[self._row[objective.id]] @ vector)
 
-    def rank(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
-             vector: np.ndarray | None = None) -> list[tuple[Objective, float]]:
-        """Return up to k (objective, score) pairs, best first; score is in [0, 1].
-
-        `vector` is the question's embedding if the caller has it; a question with everyday
-        phrases from the glossary is scored as the question plus their policy terms."""
+    def rank(self, query: Query, k: int = 5) -> list[tuple[Objective, float]]:
+        """Return up to k (objective, score) pairs of the query's documents, best first;
+        score is in [0, 1]. A question with everyday phrases from the glossary is scored
+        as the question plus their policy terms (`Query.expanded`)."""
         n = len(self.objectives)
         if not n:
             return []
-        expanded = self.glossary.expand(query)
-        if vector is None or expanded != query:
-            vector = self.embedder.embed(expanded)
+        vector = query.expanded_vector
         ix = self.index
         own = ix.objective_vectors @ vector
         heading = ix.heading_vectors @ vector
@@ -132,15 +89,15 @@ class ObjectiveMapper:
         closest = np.array([np.sort(sentence_cos[rows])[-2:].mean() if len(rows) else 0.0
                             for rows in self._sentence_rows])
         raw = own + self.HEADING_WEIGHT * heading + closest
-        raw += self.LEXICAL_WEIGHT * self._lexical(expanded)
+        raw += self.LEXICAL_WEIGHT * self._lexical(query.expanded)
         score = np.clip(raw / self.MAX_SCORE, 0.0, 1.0)
-        number = named_number(query)
+        number = query.intent.objective_number
         if number is not None:
             score = np.where([o.number == number for o in self.objectives], 1.0, score)
-        years = set(years_in(query))
+        years = set(query.years)
         preferred = np.array([bool(self._doc_years.get(o.doc_id, set()) & years)
                               for o in self.objectives])
-        allowed = (np.isin(self._doc_of, list(doc_ids)) if doc_ids
+        allowed = (np.isin(self._doc_of, list(query.doc_ids)) if query.doc_ids
                    else np.ones(n, dtype=bool))
         order = sorted((i for i in range(n) if allowed[i]),
                        key=lambda i: (not preferred[i], -score[i]))

@@ -13,11 +13,13 @@ paragraphs 3.19-3.21, not Objective 15 among unrelated passages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from assistant.search.index import IndexData
 from assistant.search.stores import FileStore
-from assistant.types import Hit
+from assistant.types import Hit, Query
 
 # Candidates taken from each ranking before fusion (a document filter is applied inside
 # the store, so it never starves the result).
@@ -50,13 +52,13 @@ class Retriever:
             return None
         return np.isin(self._doc_of, list(doc_ids))
 
-    def dense(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None
+    def dense(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None
               ) -> list[int]:
         """Passage rows by descending cosine, from the store (filters applied inside it)."""
         found = self.store.search(vector=vector, k=n, filters=_filters(doc_ids))
         return [self.index.by_id[i] for i, _ in found]
 
-    def lexical(self, query: str, n: int, doc_ids: list[str] | None = None
+    def lexical(self, query: str, n: int, doc_ids: Sequence[str] | None = None
                 ) -> tuple[list[int], dict]:
         """Passage rows by descending lexical score, with the scores (empty if no term
         matches), from the store (filters applied inside it)."""
@@ -87,19 +89,16 @@ class Retriever:
         order = np.argsort(-score, kind="stable")
         return [rows[i] for i in order], dict(zip(rows, passage_cos.tolist(), strict=True))
 
-    def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
-               vector: np.ndarray | None = None, objectives: list | None = None
-               ) -> list[Hit]:
-        """Return the k best passages for `query`, optionally only from `doc_ids`.
+    def search(self, query: Query, k: int = 5, objectives: list | None = None) -> list[Hit]:
+        """Return the k best passages for the query (from its documents when it names some).
 
         `objectives` is the mapper's ranking for the query when the caller has it already
         (it is computed here only when the objective-group ranking applies)."""
-        if vector is None:
-            vector = self.embedder.embed(query)
+        vector, doc_ids = query.vector, query.doc_ids
         mask = self.doc_mask(doc_ids)
         n = max(_CANDIDATES, k * 4)
         dense_rows = self.dense(vector, n, doc_ids)
-        lexical_rows, bm25_scores = self.lexical(query, n, doc_ids)
+        lexical_rows, bm25_scores = self.lexical(query.asked, n, doc_ids)
         semantic_rows, cos_of = self.semantic(vector, dense_rows + lexical_rows)
         fused: dict[int, float] = {}
         for ranking in (semantic_rows, lexical_rows):
@@ -110,7 +109,7 @@ class Retriever:
         order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))
         if self.mapper is not None and self._draws_on_structure(query, order[0]):
             if objectives is None:
-                objectives = self.mapper.rank(query, 2, doc_ids, vector)
+                objectives = self.mapper.rank(query, 2)
             if self._objective_applies(objectives, order[0]):
                 order = self._add_objective_group(objectives[0][0], order, fused, cos_of,
                                                   vector, mask)
@@ -152,10 +151,11 @@ class Retriever:
                            rank=len(seen)))
         return out
 
-    def _draws_on_structure(self, query: str, top_row: int) -> bool:
-        from assistant.search.objectives import asks_for_fact
-
-        return self.index.passages[top_row].kind != "question" and not asks_for_fact(query)
+    def _draws_on_structure(self, query: Query, top_row: int) -> bool:
+        """A question about what the documents expect: not one asking for a single fact,
+        nor one whose best passage is a consultation question."""
+        return (self.index.passages[top_row].kind != "question"
+                and not query.intent.asks_for_fact)
 
     def _objective_applies(self, objectives: list, top_row: int) -> bool:
         """The best objective speaks for the question when the best passage lies in its

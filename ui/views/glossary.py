@@ -28,7 +28,7 @@ def _objective_of(terms: tuple[str, ...], build: str) -> dict[str, tuple[str, st
 def page() -> None:
     theme.setup_page("Plain English")
     assistant = state.require_assistant()
-    glossary = assistant.mapper.glossary
+    glossary = assistant.glossary
     st.title("Plain English")
     st.markdown(
         "People rarely ask in the documents' own words. When a question uses one of these "

@@ -1,0 +1,335 @@
+"""Quotes from chosen sentences: whole sentences, their referents, whole lists, one
+citation per quote (`Quoter`), and the answer text they make.
+
+The answer text is a lead line (structure only, no claim: "The documents say:"), then each
+quote's sentences, each followed by its [n]; a quote that introduces a list is written as
+its opening sentence and one "- item [n]" line per item (`render_text`, read back by
+`split_answer`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.types import Citation, Passage, ScoredSentence
+
+# A sentence opening with one of these words leans on the sentence before it.
+BACK_REFERENCE = re.compile(
+    r"^\W*(?:this|these|those|that|it|its|they|their|them|such|both|he|she|his|her)\b"
+    r"|^\W*(?:however|also|in addition|furthermore|moreover|therefore|thus)\b",
+    re.I,
+)
+_ITEM_MARK = re.compile(r"^[\s\u2022\u00b7*\u2013\u2014-]+")
+# the mark that opens the next list item, left at the end of the sentence before it
+_TRAILING_MARK = re.compile(r"\s+[\u2022\u00b7*\u2013\u2014-]?\s*$")
+# at most this many words of quotes, unless a list was asked for ("about 120")
+ANSWER_WORDS = 130
+# a selected sentence must score within this margin of the best one
+_MARGIN = 0.12
+# An answer sentence must be at least this similar to the question (whatever the refusal
+# threshold is set to).
+_MIN_SENTENCE_COS = 0.33
+# an objective's own text is quoted up to the sentence that reaches this many words
+_LEAD_WORDS = 90
+# A sentence that introduces a list ("...under five headings:") is quoted with the list's
+# items that follow it in its passage, up to this many words.
+_LIST_WORDS = 120
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+_FOOTNOTE_MARK = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079\d]+$")
+_TERMINAL = (".", "?", "!", ".\u201d", "?\u201d", "!\u201d", '."')
+
+
+@dataclass
+class Span:
+    """Sentences a..b (inclusive) of one passage, quoted together."""
+
+    passage: Passage
+    a: int
+    b: int
+    score: float
+
+
+def sentence(text: str, p: Passage, j: int) -> str:
+    return text[slice(*p.sentences[j])].strip()
+
+
+def leans_back(s: str) -> bool:
+    """True when a sentence cannot stand first: it refers back, or is a list item or a
+    fragment (opens in lower case or with a list mark)."""
+    body = _ITEM_MARK.sub("", s)
+    return bool(BACK_REFERENCE.match(body)) or (body[:1].islower()) or body != s.lstrip()
+
+
+def is_item(s: str) -> bool:
+    """True for a list item: opens with a list mark, or in lower case."""
+    body = _ITEM_MARK.sub("", s)
+    return body != s.lstrip() or body[:1].islower()
+
+
+def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
+    """The whole quote sentence j needs: back to the sentence it refers to (or the list's
+    opening sentence), and on to the end of a list it opens. Returns (a, b, dangling):
+    dangling when the passage's first sentence still leans back."""
+    a = j
+    while a > 0 and leans_back(sentence(text, p, a)):
+        a -= 1
+    first = sentence(text, p, a)
+    b = max(j, list_end(p, a), list_end(p, j))
+    return a, b, leans_back(first)
+
+
+def place(spans: list[Span], found: list[Span]) -> None:
+    """Add the spans of one choice (a referent, then the sentence that needs it) to
+    `spans`: a span that overlaps or touches one of its passage's merges into it, and the
+    referent goes right before the sentence that needs it."""
+    at = len(spans)
+    for s in reversed(found):
+        o = next((o for o in spans if o.passage.id == s.passage.id
+                  and s.a <= o.b + 1 and o.a <= s.b + 1), None)
+        if o is not None:
+            o.a, o.b, o.score = min(o.a, s.a), max(o.b, s.b), max(o.score, s.score)
+            at = min(at, spans.index(o))
+        else:
+            spans.insert(at, Span(s.passage, s.a, s.b, s.score))
+
+
+def words(text: str, span: Span) -> int:
+    p = span.passage
+    return len(text[p.sentences[span.a][0]:p.sentences[span.b][1]].split())
+
+
+def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = False) -> str:
+    """The answer text: the lead line, then one line per quote with each sentence followed
+    by its [n]; after a sentence that opens a list (ends with a colon), the quote's other
+    sentences are its items, one "- item [n]" line each. `quotes` holds (marker, the
+    quote's sentences)."""
+    lines = [lead] if lead else []
+    for marker, sentences in quotes:
+        if bullets:  # a list asked for: one quote per item
+            lines.append("- " + " ".join(f"{s.strip()} [{marker}]" for s in sentences
+                                         if s.strip()))
+            continue
+        prose: list[str] = []
+        listing = False
+        for s in (s.strip() for s in sentences):
+            if not s:
+                continue
+            if listing:
+                lines.append(f"- {_ITEM_MARK.sub('', s)} [{marker}]")
+                continue
+            prose.append(f"{s} [{marker}]")
+            if opens_list(s):
+                lines.append(" ".join(prose))
+                prose, listing = [], True
+        if prose:
+            lines.append(" ".join(prose))
+    return "\n".join(lines)
+
+
+def opens_list(s: str) -> bool:
+    """A sentence that leads into a list: it ends with a colon, or breaks off without a
+    full stop ("the four tests that there is")."""
+    s = _FOOTNOTE_MARK.sub("", s.rstrip())
+    return s.endswith(":") or not s.endswith(_TERMINAL)
+
+
+def quote_sentences(text: str, p: Passage, start: int, end: int) -> list[str]:
+    """The quote [start, end) of passage p cut at its sentences: each piece runs to where
+    the next sentence starts, so what lies between sentences (a footnote mark) is kept."""
+    cuts = sorted({max(s, start) for s, e in p.sentences if s < end and e > start})
+    cuts = [start, *cuts[1:]]  # what precedes the first sentence belongs to it
+    pieces = [_TRAILING_MARK.sub("", text[a:b])
+              for a, b in zip(cuts, [*cuts[1:], end], strict=True)]
+    return [x for x in pieces if x.strip()] or [text[start:end]]
+
+
+def display_title(title: str) -> str:
+    """An objective's title to show whole: a closing clause that only leads into a list
+    ("..., in particular by:") is left off, at the last comma or full stop before it; a
+    title that ends in a colon otherwise ends in an ellipsis."""
+    title = " ".join(title.split())
+    if not title.endswith(":"):
+        return title
+    cut = max(title.rfind(","), title.rfind(". "), title.rfind(";"))
+    if cut > 0 and len(title[cut + 1:].split()) <= 5:
+        return title[:cut].rstrip()
+    return title[:-1].rstrip() + " \u2026"
+
+
+def answer_lead(answer: str) -> str:
+    """The answer's lead line ("The documents say:"), or "" when it has none."""
+    first = answer.split("\n", 1)[0].strip()
+    return first if "\n" in answer and first.endswith(":") and not _MARKER.search(first) else ""
+
+
+def split_answer(answer: str) -> list[tuple[str, int]]:
+    """Return the (text, marker) segments of an answer: each quoted sentence or list item
+    and its [n]; the lead line, which names where the quotes come from, and the "- " that
+    opens a list item are not part of any segment."""
+    lead = answer_lead(answer)
+    body = answer.split("\n", 1)[1] if lead else answer
+    out, pos = [], 0
+    for m in _MARKER.finditer(body):
+        out.append((_bullet(body[pos : m.start()]), int(m.group(1))))
+        pos = m.end()
+    if body[pos:].strip():
+        out.append((_bullet(body[pos:]), 0))
+    return out
+
+
+def _bullet(text: str) -> str:
+    text = text.strip()
+    return text[2:].strip() if text.startswith("- ") else text
+
+
+def passage_span(p: Passage) -> tuple[int, int]:
+    """A passage's own sentences, without its heading or number."""
+    return (p.sentences[0][0], p.sentences[-1][1]) if p.sentences else (p.body_start, p.end)
+
+
+class Quoter:
+    """Turns scored sentences into citations and the answer text, over one loaded index."""
+
+    def __init__(self, index, answer_sentences: int) -> None:
+        self.index = index
+        self.answer_sentences = answer_sentences
+
+    def cited_objective(self, citations: list[Citation], ranked, threshold: float):
+        """An objective the question falls under whose own passage is quoted: it moves
+        first and names the lead; None when there is none."""
+        for o, s in ranked:
+            if s < threshold:
+                break
+            at = next((i for i, c in enumerate(citations) if c.passage_id == o.passage_id),
+                      None)
+            if at is not None:
+                citations.insert(0, citations.pop(at))
+                for i, c in enumerate(citations, start=1):
+                    c.marker = i
+                return o
+        return None
+
+    def render(self, citations: list[Citation], head: str, bullets: bool = False) -> str:
+        quotes = []
+        for c in citations:
+            p = self.index.passage(c.passage_id)
+            text = self.index.documents[c.doc_id].text
+            quotes.append((c.marker, quote_sentences(text, p, c.start, c.end)))
+        return render_text(quotes, head, bullets)
+
+    def cite(self, marker: int, p: Passage, start: int, end: int, score: float) -> Citation:
+        doc = self.index.documents[p.doc_id]
+        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=p.section,
+                        paragraph=p.paragraph, page=doc.page_at(start),
+                        quote=doc.text[start:end], score=round(float(score), 4),
+                        passage_id=p.id, start=start, end=end)
+
+    def lead_span(self, p: Passage, max_words: int = _LEAD_WORDS) -> tuple[int, int]:
+        """The objective's own text, ending at the sentence that reaches max_words words."""
+        text = self.index.documents[p.doc_id].text
+        if not p.sentences:
+            return p.body_start, p.end
+        start, end = p.sentences[0][0], p.sentences[-1][1]
+        for _, e in p.sentences:
+            if len(text[start:e].split()) >= max_words:
+                end = e
+                break
+        while start < end and text[start] in "\u2022\u00b7* ":
+            start += 1
+        return start, end
+
+    def cite_objective(self, marker: int, objective, score: float,
+                        max_words: int = _LEAD_WORDS) -> Citation:
+        """A citation quoting an objective's own text (see `_lead_span`)."""
+        p = self.index.passage(objective.passage_id)
+        return self.cite(marker, p, *self.lead_span(p, max_words), score)
+
+    def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0
+              ) -> list[Citation]:
+        """The lead objective's text (if any), then the best sentences as whole quotes: each
+        with the sentence it refers back to and the whole list it opens, quotes of one
+        passage merged, no quote repeated, within about `ANSWER_WORDS` words."""
+        citations: list[Citation] = []
+        used_passages: set[str] = set()
+        if lead is not None:
+            citations.append(self.cite_objective(1, lead, lead_score))
+            used_passages.add(lead.passage_id)
+        if not scored:
+            return citations
+        best = scored[0][0]
+        spans: list[Span] = []
+        per_passage: dict[str, int] = {}
+        limit = self.answer_sentences - len(citations)
+        budget = ANSWER_WORDS - sum(len(c.quote.split()) for c in citations)
+        for score, cos, hit, j in scored:
+            if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
+                break
+            if score < best - _MARGIN or cos < _MIN_SENTENCE_COS:
+                break
+            pid = hit.passage.id
+            if pid in used_passages or per_passage.get(pid, 0) >= 2:
+                continue
+            if lead is not None and pid not in lead.intro_passage_ids:
+                continue  # after an objective, only the narrative that introduces it
+            found = self.whole(hit.passage, j, cos)
+            if found is None:
+                continue
+            size = sum(words(self.index.documents[x.passage.doc_id].text, x)
+                       for x in found)
+            if (spans or citations) and size > budget:
+                continue
+            budget -= size
+            per_passage[pid] = per_passage.get(pid, 0) + 1
+            place(spans, found)
+        seen = [c.quote for c in citations]
+        for sp in spans:
+            p = sp.passage
+            s, e = p.sentences[sp.a][0], p.sentences[sp.b][1]
+            quote = self.index.documents[p.doc_id].text[s:e]
+            if any(quote in q for q in seen):
+                continue  # the same words are quoted already
+            seen.append(quote)
+            citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
+        return citations
+
+    def whole(self, p: Passage, j: int, cos: float) -> list[Span] | None:
+        """Sentence j of p as a whole quote (see `widen`); when the passage itself
+        opens by referring back, the last sentence of the paragraph before it comes too.
+        None when that is not enough to read it."""
+        text = self.index.documents[p.doc_id].text
+        a, b, dangling = widen(text, p, j, self.list_end)
+        span = Span(p, a, b, cos)
+        if not dangling:
+            return [span]
+        if p.body_start > p.start:
+            return None  # it refers to its heading ("This domain"), which is not quoted
+        row = self.index.by_id[p.id]
+        prev = self.index.passages[row - 1] if row > 0 else None
+        if prev is None or prev.doc_id != p.doc_id or not prev.sentences:
+            return None
+        last = len(prev.sentences) - 1
+        pa, pb, prev_dangling = widen(text, prev, last, self.list_end)
+        if prev_dangling or leans_back(sentence(text, prev, pa)):
+            return None
+        return [Span(prev, pa, pb, cos), span]
+
+    def list_end(self, p: Passage, j: int) -> int:
+        """The last sentence to quote with sentence j: j itself, or, when j leads into a list
+        (it ends with a colon, or breaks off without a full stop as in "the four tests that
+        there is"), the list's items that follow it in the passage, up to the item that
+        closes with a full stop and within `_LIST_WORDS` words."""
+        text = self.index.documents[p.doc_id].text
+        sentence = text[slice(*p.sentences[j])].rstrip()
+        if not opens_list(sentence):
+            return j
+        count, end = 0, j
+        for k in range(j + 1, len(p.sentences)):
+            item = text[slice(*p.sentences[k])].rstrip()
+            count += len(item.split())
+            if count > _LIST_WORDS:
+                break
+            end = k
+            if not opens_list(item):
+                break
+        return end

@@ -1,0 +1,36 @@
+"""Small text helpers shared by the question and the documents: the years a text names,
+and the one English stemmer every lexical step uses."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_YEAR = re.compile(r"\b((?:19|20)\d{2})(?:\s*[/\u2013-]\s*(\d{2}))?\b")
+
+
+def years_in(text: str) -> list[str]:
+    """The years a text names, a range's second year written out ("2017-19" -> 2017, 2019)."""
+    out = []
+    for m in _YEAR.finditer(text):
+        out.append(m.group(1))
+        if m.group(2):
+            out.append(m.group(1)[:2] + m.group(2))
+    return out
+
+
+def year_spans(text: str) -> list[tuple[str, list[str]]]:
+    """Each year or year range as written, with the years it names."""
+    return [(m.group(0), years_in(m.group(0))) for m in _YEAR.finditer(text)]
+
+
+def strip_years(text: str) -> str:
+    return _YEAR.sub(" ", text)
+
+
+@functools.cache
+def stemmer():
+    """The English Snowball stemmer (PyStemmer), made once per process."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
