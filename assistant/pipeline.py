@@ -54,11 +54,11 @@ class Assistant:
             )
         self.embedder = embedder
         self.glossary = default_glossary()
-        self.reader = QueryReader(embedder, self.glossary, self.settings.max_question_chars,
+        self.reader = QueryReader(embedder, self.glossary, self.settings,
                                   list(self.index.documents))
-        self.mapper = ObjectiveMapper(self.index)
-        self.retriever = Retriever(self.index, embedder, self.settings.rrf_k, self.mapper)
-        self.finder = EvidenceFinder(self.index, self.mapper, self.retriever,
+        self.mapper = ObjectiveMapper(self.index, self.settings)
+        self.retriever = Retriever(self.index, embedder, self.settings, self.mapper)
+        self.finder = EvidenceFinder(self.index, self.settings, self.mapper, self.retriever,
                                      ProvisionRanker(self.index))
         self.judge = Judge(self.index, self.settings.refusal_threshold)
         self.composer = Composer(self.index, self.settings)
@@ -133,4 +133,5 @@ class Assistant:
         similarity of its k passages and the specifics the documents lack."""
         query = self.reader.read(question)
         hits = self.retriever.search(query, self.check_k(k))
-        return self.judge.weigh(query, hits, score_sentences(self.index, hits, query))
+        return self.judge.weigh(query, hits,
+                                score_sentences(self.index, hits, query, self.settings))

@@ -82,7 +82,8 @@ def test_an_unreadable_glossary_is_one_clear_error(tmp_path):
 ])
 def test_everyday_wording_reaches_the_objective_only_through_the_glossary(
         assistant, index, question, expected):
-    plain = QueryReader(assistant.embedder, Glossary([]), 1000, assistant.doc_ids)
+    plain = QueryReader(assistant.embedder, Glossary([]), assistant.settings,
+                        assistant.doc_ids)
     assert assistant.mapper.rank(assistant.query(question), 1)[0][0].id == expected
     assert assistant.mapper.rank(plain.read(question), 1)[0][0].id != expected
 

@@ -211,6 +211,8 @@ def test_unreadable_manifest_is_a_mismatch(small, tmp_path):
     ({"max_passage_words": 100}, "max_passage_words"),
     ({"pack_words": 60}, "pack_words"),
     ({"model_name": "all-mpnet-base-v2"}, "model"),
+    ({"exact_search_max": 10}, "exact_search_max"),
+    ({"faiss_nprobe": 8}, "faiss_nprobe"),
 ])
 def test_index_built_with_other_settings_is_a_mismatch(built, change, name):
     with pytest.raises(IndexMismatchError, match=rf"different settings \({name}\).*ingest"):

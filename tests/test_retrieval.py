@@ -46,7 +46,7 @@ def test_objective_question_returns_the_objective_and_its_narrative(assistant, i
     carers = _group(index, "15")
     query = assistant.query(question)
     with_structure = [h.passage.id for h in assistant.retriever.search(query, 5)]
-    plain = Retriever(index, assistant.embedder, assistant.settings.rrf_k)
+    plain = Retriever(index, assistant.embedder, assistant.settings)
     without = [h.passage.id for h in plain.search(assistant.query(question), 5)]
     # Objective 15 and its paragraphs 3.19-3.21 fill the results; without the structure
     # only part of the group is found
@@ -57,7 +57,7 @@ def test_objective_question_returns_the_objective_and_its_narrative(assistant, i
 
 def test_a_question_for_one_fact_is_ranked_by_the_text_alone(assistant, index):
     question = "How many people become carers every year?"
-    plain = Retriever(index, assistant.embedder, assistant.settings.rrf_k)
+    plain = Retriever(index, assistant.embedder, assistant.settings)
     query = assistant.query(question)
     hits = assistant.retriever.search(query, 5)
     assert [h.passage.id for h in hits] == [h.passage.id for h in plain.search(query, 5)]

@@ -29,13 +29,6 @@ REFUSAL = "The documents do not cover this question. The closest passages are li
 REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mention {}. "
                     "The closest passages are listed below.")
 GENERIC_LEAD = "The documents say:"
-# an objective leads the answer when the question is about objectives and it scores this
-_OBJECTIVE_LEAD = 0.45
-# ...and its text at most this much less similar to the question than the best sentence
-# retrieved, unless its passage is among the first hits (see `_text_agrees`).
-_LEAD_GAP = 0.25
-# a kind is listed whole when a document (or one chapter of it) has at most this many
-MAX_LISTED = 12
 
 
 def objective_lead(number: str, short_title: str) -> str:
@@ -61,7 +54,12 @@ class Composer:
     def __init__(self, index, settings) -> None:
         self.index = index
         self.falls_under = settings.falls_under_threshold
-        self.quoter = Quoter(index, settings.answer_sentences)
+        # an objective leads the answer at this score, its text at most `lead_gap` less
+        # similar to the question than the best sentence (see `_text_agrees`)
+        self.objective_lead = settings.objective_lead
+        self.lead_gap = settings.lead_gap
+        self.max_listed = settings.max_listed
+        self.quoter = Quoter(index, settings)
         self._objective_provisions = {p.passage_id: p for p in index.provisions
                                       if p.kind is ProvisionKind.OBJECTIVE}
 
@@ -135,7 +133,7 @@ class Composer:
             return evidence.named[0]
         ranked, intent = evidence.objectives, query.intent
         if (ranked and intent.about_objectives and not intent.asks_for_fact
-                and not intent.about_consultation and ranked[0][1] >= _OBJECTIVE_LEAD
+                and not intent.about_consultation and ranked[0][1] >= self.objective_lead
                 and self._text_agrees(ranked[0][0], evidence)):
             return ranked[0][0]
         return None
@@ -148,7 +146,7 @@ class Composer:
         if any(h.passage.id == objective.passage_id for h in evidence.hits[:3]):
             return True
         best = max((s.cos for s in evidence.sentences), default=0.0)
-        return evidence.similarity.get(objective.id, 0.0) >= best - _LEAD_GAP
+        return evidence.similarity.get(objective.id, 0.0) >= best - self.lead_gap
 
     def _listing(self, query: Query
                  ) -> tuple[list[Citation], str, list[Objective]] | None:
@@ -175,7 +173,7 @@ class Composer:
                                                           doc.short_title), []
         if intent.lists_kind is not None:
             found = listed_provisions(intent.lists_kind, query.asked, self.index.provisions,
-                                      docs)
+                                      docs, self.max_listed)
             if found:
                 rows = [self.index.passage(p.passage_id) for p in found]
                 return self._cite_all(rows), GENERIC_LEAD, []
@@ -202,7 +200,7 @@ class Composer:
 
 
 def listed_provisions(kind: ProvisionKind, question: str, provisions: list[Provision],
-                      doc_ids=None) -> list[Provision]:
+                      doc_ids=None, max_listed: int = 12) -> list[Provision]:
     """All provisions of one kind, in document order, when a document has a short list of
     that kind (its values, its principles), or one chapter of the document has, whose
     heading the question names ("my responsibilities as a patient" -> the chapter on
@@ -213,13 +211,13 @@ def listed_provisions(kind: ProvisionKind, question: str, provisions: list[Provi
             groups.setdefault((p.doc_id, ""), []).append(p)
             groups.setdefault((p.doc_id, p.section.split(" > ")[0]), []).append(p)
     whole = [items for (_, chapter), items in groups.items()
-             if not chapter and len(items) <= MAX_LISTED]
+             if not chapter and len(items) <= max_listed]
     if len(whole) == 1:
         return whole[0]
     words = _stems(question)
     scored = sorted(((len(words & _stems(chapter)), items)
                      for (_, chapter), items in groups.items()
-                     if chapter and len(items) <= MAX_LISTED), key=lambda x: -x[0])
+                     if chapter and len(items) <= max_listed), key=lambda x: -x[0])
     if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return scored[0][1]
     return []

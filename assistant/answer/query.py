@@ -24,6 +24,7 @@ import unicodedata
 import numpy as np
 
 from assistant.answer.glossary import Glossary
+from assistant.config import Settings
 from assistant.errors import QuestionError, UnknownDocumentError
 from assistant.text import strip_years, year_spans, years_in
 from assistant.types import Intent, ProvisionKind, Query, Specifics
@@ -149,11 +150,12 @@ def clean_question(question: str, max_chars: int) -> str:
 class QueryReader:
     """Builds the `Query` every step of a question works from."""
 
-    def __init__(self, embedder, glossary: Glossary, max_chars: int,
+    def __init__(self, embedder, glossary: Glossary, settings: Settings,
                  doc_ids: list[str]) -> None:
         self.embedder = embedder
         self.glossary = glossary
-        self.max_chars = max_chars
+        self.max_chars = settings.max_question_chars
+        self.followup_words = settings.followup_words
         self.known_docs = list(doc_ids)
 
     def check_docs(self, doc_ids: list[str] | None) -> tuple[str, ...] | None:
@@ -178,7 +180,7 @@ class QueryReader:
         docs = self.check_docs(doc_ids)
         if check is not None:
             check()
-        read = resolve(text, history) if history else None
+        read = resolve(text, history, self.followup_words) if history else None
         asked = read or text
         vector = self.embedder.embed(asked)
         terms = tuple(self.glossary.terms(asked))
@@ -207,7 +209,7 @@ _PRONOUN = re.compile(r"\b(?:about|for|on|to|with|regarding|of|cover|covers|help
 _QUESTION_WORD = re.compile(r"(?:what|which|who|whom|whose|when|where|why|how|is|are|was"
                             r"|were|does|do|did|can|could|should|will|would)\b", re.I)
 # a follow-up of more words than this stands on its own unless it refers back
-_SHORT = 6
+_SHORT = Settings.model_fields["followup_words"].default
 # words that frame a question without naming its topic
 _FRAME = set("""
 a an the and or but of in on for to with about by from at as is are was were be been do
@@ -222,10 +224,10 @@ describe expect expects expected government board commissioning set sets out
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 
 
-def leans_on_previous(question: str) -> bool:
+def leans_on_previous(question: str, short: int = _SHORT) -> bool:
     """True when the question cannot be read without the previous turn."""
     words = _WORD.findall(question)
-    if _CONNECTIVE.match(question) and len(words) <= _SHORT:
+    if _CONNECTIVE.match(question) and len(words) <= short:
         return True
     return bool(_PRONOUN.search(question)) and not _topic_span(question)
 
@@ -246,16 +248,16 @@ def _own_topic(question: str) -> str:
     return rest.strip(" ?.!")
 
 
-def read_with(question: str, previous: str) -> str | None:
+def read_with(question: str, previous: str, short: int = _SHORT) -> str | None:
     """The question as read with the previous (already resolved) question, or None when
     it stands on its own."""
-    if not previous or not leans_on_previous(question):
+    if not previous or not leans_on_previous(question, short):
         return None
     span = _topic_span(previous)
     if span is None:
         return None
     topic = previous[span[0]:span[1]]
-    if _CONNECTIVE.match(question) and len(_WORD.findall(question)) <= _SHORT:
+    if _CONNECTIVE.match(question) and len(_WORD.findall(question)) <= short:
         own = _own_topic(question)
         if not own or _PRONOUN.search(question) or _QUESTION_WORD.match(own):
             return None  # "and what is the NHS Constitution?" is a question of its own
@@ -269,7 +271,7 @@ def read_with(question: str, previous: str) -> str | None:
     return text[:1].upper() + text[1:]
 
 
-def resolve(question: str, history: list[dict] | None) -> str | None:
+def resolve(question: str, history: list[dict] | None, short: int = _SHORT) -> str | None:
     """The question as read with the conversation so far (oldest turn first), or None
     when it is read as asked. Each earlier question is itself read with its own past, so
     "and for children?" then "what about older people?" both keep the first frame."""
@@ -278,5 +280,5 @@ def resolve(question: str, history: list[dict] | None) -> str | None:
         asked = str((turn or {}).get("question") or "").strip()
         if not asked:
             continue
-        previous = read_with(asked, previous) or asked
-    return read_with(question, previous)
+        previous = read_with(asked, previous, short) or asked
+    return read_with(question, previous, short)

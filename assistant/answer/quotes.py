@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.config import Settings
 from assistant.types import Citation, Passage, ScoredSentence
 
 # A sentence opening with one of these words leans on the sentence before it.
@@ -23,18 +24,6 @@ BACK_REFERENCE = re.compile(
 _ITEM_MARK = re.compile(r"^[\s\u2022\u00b7*\u2013\u2014-]+")
 # the mark that opens the next list item, left at the end of the sentence before it
 _TRAILING_MARK = re.compile(r"\s+[\u2022\u00b7*\u2013\u2014-]?\s*$")
-# at most this many words of quotes, unless a list was asked for ("about 120")
-ANSWER_WORDS = 130
-# a selected sentence must score within this margin of the best one
-_MARGIN = 0.12
-# An answer sentence must be at least this similar to the question (whatever the refusal
-# threshold is set to).
-_MIN_SENTENCE_COS = 0.33
-# an objective's own text is quoted up to the sentence that reaches this many words
-_LEAD_WORDS = 90
-# A sentence that introduces a list ("...under five headings:") is quoted with the list's
-# items that follow it in its passage, up to this many words.
-_LIST_WORDS = 120
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _FOOTNOTE_MARK = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u2079\d]+$")
 _TERMINAL = (".", "?", "!", ".\u201d", "?\u201d", "!\u201d", '."')
@@ -191,9 +180,20 @@ def passage_span(p: Passage) -> tuple[int, int]:
 class Quoter:
     """Turns scored sentences into citations and the answer text, over one loaded index."""
 
-    def __init__(self, index, answer_sentences: int) -> None:
+    def __init__(self, index, settings: Settings) -> None:
         self.index = index
-        self.answer_sentences = answer_sentences
+        self.answer_sentences = settings.answer_sentences
+        # at most this many words of quotes, unless a list was asked for
+        self.answer_words = settings.answer_words
+        # a quoted sentence scores within this margin of the best one and is at least
+        # this similar to the question (whatever the refusal threshold is set to)
+        self.margin = settings.sentence_margin
+        self.min_cos = settings.min_sentence_cos
+        # an objective's own text is quoted up to the sentence that reaches this many words
+        self.lead_words = settings.lead_words
+        # A sentence that introduces a list ("...under five headings:") is quoted with the
+        # list's items that follow it in its passage, up to this many words.
+        self.list_words = settings.list_words
 
     def cited_objective(self, citations: list[Citation], ranked, threshold: float):
         """An objective the question falls under whose own passage is quoted: it moves
@@ -225,8 +225,10 @@ class Quoter:
                         quote=doc.text[start:end], score=round(float(score), 4),
                         passage_id=p.id, start=start, end=end)
 
-    def lead_span(self, p: Passage, max_words: int = _LEAD_WORDS) -> tuple[int, int]:
-        """The objective's own text, ending at the sentence that reaches max_words words."""
+    def lead_span(self, p: Passage, max_words: int | None = None) -> tuple[int, int]:
+        """The objective's own text, ending at the sentence that reaches max_words words
+        (`Settings.lead_words` unless given)."""
+        max_words = self.lead_words if max_words is None else max_words
         text = self.index.documents[p.doc_id].text
         if not p.sentences:
             return p.body_start, p.end
@@ -240,7 +242,7 @@ class Quoter:
         return start, end
 
     def cite_objective(self, marker: int, objective, score: float,
-                        max_words: int = _LEAD_WORDS) -> Citation:
+                        max_words: int | None = None) -> Citation:
         """A citation quoting an objective's own text (see `_lead_span`)."""
         p = self.index.passage(objective.passage_id)
         return self.cite(marker, p, *self.lead_span(p, max_words), score)
@@ -249,7 +251,7 @@ class Quoter:
               ) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
-        passage merged, no quote repeated, within about `ANSWER_WORDS` words."""
+        passage merged, no quote repeated, within about `Settings.answer_words` words."""
         citations: list[Citation] = []
         used_passages: set[str] = set()
         if lead is not None:
@@ -261,11 +263,11 @@ class Quoter:
         spans: list[Span] = []
         per_passage: dict[str, int] = {}
         limit = self.answer_sentences - len(citations)
-        budget = ANSWER_WORDS - sum(len(c.quote.split()) for c in citations)
+        budget = self.answer_words - sum(len(c.quote.split()) for c in citations)
         for score, cos, hit, j in scored:
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
-            if score < best - _MARGIN or cos < _MIN_SENTENCE_COS:
+            if score < best - self.margin or cos < self.min_cos:
                 break
             pid = hit.passage.id
             if pid in used_passages or per_passage.get(pid, 0) >= 2:
@@ -318,7 +320,7 @@ class Quoter:
         """The last sentence to quote with sentence j: j itself, or, when j leads into a list
         (it ends with a colon, or breaks off without a full stop as in "the four tests that
         there is"), the list's items that follow it in the passage, up to the item that
-        closes with a full stop and within `_LIST_WORDS` words."""
+        closes with a full stop and within `Settings.list_words` words."""
         text = self.index.documents[p.doc_id].text
         sentence = text[slice(*p.sentences[j])].rstrip()
         if not opens_list(sentence):
@@ -327,7 +329,7 @@ class Quoter:
         for k in range(j + 1, len(p.sentences)):
             item = text[slice(*p.sentences[k])].rstrip()
             count += len(item.split())
-            if count > _LIST_WORDS:
+            if count > self.list_words:
                 break
             end = k
             if not opens_list(item):

@@ -278,8 +278,8 @@ def evaluate(assistant, sets: list[EvalSet], baselines: bool = True) -> dict:
     t = time.perf_counter()
     locator = Locator(assistant.index)
     # the same questions read without the glossary
-    plain_reader = QueryReader(assistant.embedder, Glossary([]),
-                               assistant.settings.max_question_chars, assistant.doc_ids)
+    plain_reader = QueryReader(assistant.embedder, Glossary([]), assistant.settings,
+                               assistant.doc_ids)
     systems = retrieval_systems(assistant, baselines)
     results = []
     for evalset in sets:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import config
 from assistant.config import Settings
 from assistant.errors import AssistantError
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 # The model ships inside a Python package: every load passes local_files_only=True, so no
 # model hub is ever asked (no environment variable is needed, none is set).
 BACKENDS = ("onnx", "onnx-int8", "torch")
-DEFAULT_BACKEND = Settings.embedding_backend
+DEFAULT_BACKEND = config.DEFAULT_BACKEND
 # Bump when the export or quantisation recipe changes, so that caches are rebuilt.
 EXPORT_VERSION = 2
 # ONNX Runtime: padded tokens per forward pass (texts are sorted by token count first)
@@ -71,7 +72,7 @@ class Embedder:
         if backend == "torch":
             self._encoder = _TorchEncoder(self.model_path)
         else:
-            onnx_file = onnx_model(self.model_path, cache_dir or Settings.model_cache_dir,
+            onnx_file = onnx_model(self.model_path, cache_dir or config.default_cache_dir(),
                                    quantized=backend == "onnx-int8")
             self._encoder = _OnnxEncoder(self.model_path, onnx_file)
         self.dim = self._encoder.dim
@@ -412,7 +413,7 @@ def get_embedder(model_path: Path, batch_size: int = 64, backend: str | None = N
     """Return the process-wide Embedder for these arguments (backend: DEFAULT_BACKEND, cache
     folder: the default of Settings.model_cache_dir), loading it on first use."""
     backend = backend or DEFAULT_BACKEND
-    cache_dir = Path(cache_dir or Settings.model_cache_dir).expanduser()
+    cache_dir = Path(cache_dir or config.default_cache_dir()).expanduser()
     key = (str(Path(model_path).resolve()), backend, str(cache_dir), int(batch_size))
     with _shared_lock:
         if key not in _shared:

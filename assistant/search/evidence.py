@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from assistant.config import Settings
 from assistant.search.objectives import ObjectiveMapper
 from assistant.search.provisions import ProvisionRanker
 from assistant.search.retrieve import Retriever
@@ -38,14 +39,15 @@ class Evidence:
 class EvidenceFinder:
     """The search stage over one loaded index."""
 
-    def __init__(self, index, mapper: ObjectiveMapper, retriever: Retriever,
-                 provision_ranker: ProvisionRanker, fact_sentences: int = 8) -> None:
+    def __init__(self, index, settings: Settings, mapper: ObjectiveMapper,
+                 retriever: Retriever, provision_ranker: ProvisionRanker) -> None:
         self.index = index
+        self.settings = settings
         self.mapper = mapper
         self.retriever = retriever
         self.provision_ranker = provision_ranker
         # sentences of the whole corpus a question for one fact is also matched against
-        self.fact_sentences = fact_sentences
+        self.fact_sentences = settings.fact_sentences
         self._question_words = [" ".join(re.findall(r"[a-z0-9]+", q.text.lower()))
                                 for q in index.questions]
 
@@ -63,7 +65,7 @@ class EvidenceFinder:
                                                        query.doc_ids,
                                                        {h.passage.id for h in hits})
         evidence.hits = hits
-        evidence.sentences = score_sentences(self.index, pool, query)
+        evidence.sentences = score_sentences(self.index, pool, query, self.settings)
         return evidence
 
     def provisions(self, query: Query) -> Evidence:

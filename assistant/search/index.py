@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.config import Settings
+from assistant.config import Settings, build_fingerprint
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
 from assistant.files import fsync_dir
 from assistant.files import write_atomic as _write_atomic
@@ -100,13 +100,7 @@ def settings_fingerprint(settings: Settings) -> dict:
     The PyTorch and ONNX backends give the same vectors; the int8 model gives others, so
     an index built with it is never mixed with float32 vectors (nor its vectors reused).
     """
-    return {
-        "index_version": INDEX_VERSION,
-        "model": settings.model_name,
-        "vectors": "int8" if settings.embedding_backend == "onnx-int8" else "float32",
-        "max_passage_words": settings.max_passage_words,
-        "pack_words": settings.pack_words,
-    }
+    return {"index_version": INDEX_VERSION, **build_fingerprint(settings)}
 
 
 def embed_text(p: Passage, doc: Document) -> str:
@@ -329,7 +323,7 @@ def _write_build(settings: Settings, docs, passages, objectives, questions, prov
         np.savez(tmp / "vectors.npz", objectives=o_vecs, objective_headings=h_vecs,
                  sentence_offsets=offsets)
         (tmp / "cache_keys.json").write_text(json.dumps(keys))
-        store = make_faiss(p_vecs)
+        store = make_faiss(p_vecs, settings=settings)
         store.persist(persist_path=str(tmp / "faiss.index"))
         make_bm25([p.id for p in passages], passage_texts).persist(str(tmp / "bm25"),
                                                                   show_progress=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.search.index import IndexData
 from assistant.text import stemmer, years_in
 from assistant.types import Objective, Query
@@ -30,15 +31,15 @@ class ObjectiveMapper:
     objectives come first.
     """
 
-    HEADING_WEIGHT = 0.5
-    LEXICAL_WEIGHT = 0.3
-    MAX_SCORE = 1.0 + HEADING_WEIGHT + 1.0 + LEXICAL_WEIGHT
-
-    def __init__(self, index: IndexData) -> None:
+    def __init__(self, index: IndexData, settings: Settings) -> None:
         from assistant.search.stores import quiet_bm25s
 
         bm25s = quiet_bm25s()
         self.index = index
+        self.heading_weight = settings.heading_weight
+        self.lexical_weight = settings.lexical_weight
+        self.closest = settings.closest_sentences
+        self.max_score = 1.0 + self.heading_weight + 1.0 + self.lexical_weight
         self.objectives: list[Objective] = index.objectives
         self._stemmer = stemmer()
         intro_rows = [[index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
@@ -86,11 +87,11 @@ class ObjectiveMapper:
         own = ix.objective_vectors @ vector
         heading = ix.heading_vectors @ vector
         sentence_cos = self._sentence_vectors @ vector
-        closest = np.array([np.sort(sentence_cos[rows])[-2:].mean() if len(rows) else 0.0
+        closest = np.array([np.sort(sentence_cos[rows])[-self.closest:].mean() if len(rows) else 0.0
                             for rows in self._sentence_rows])
-        raw = own + self.HEADING_WEIGHT * heading + closest
-        raw += self.LEXICAL_WEIGHT * self._lexical(query.expanded)
-        score = np.clip(raw / self.MAX_SCORE, 0.0, 1.0)
+        raw = own + self.heading_weight * heading + closest
+        raw += self.lexical_weight * self._lexical(query.expanded)
+        score = np.clip(raw / self.max_score, 0.0, 1.0)
         number = query.intent.objective_number
         if number is not None:
             score = np.where([o.number == number for o in self.objectives], 1.0, score)

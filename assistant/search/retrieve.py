@@ -17,27 +17,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.search.index import IndexData
 from assistant.search.stores import FileStore
 from assistant.types import Hit, Query
-
-# Candidates taken from each ranking before fusion (a document filter is applied inside
-# the store, so it never starves the result).
-_CANDIDATES = 50
-# Weight of the objective-group ranking in the fusion (the other two weigh 1 each).
-_STRUCTURE_WEIGHT = 2.0
-# Lead of the best objective's score over the second that lets it speak for a question
-# whose best passage lies in another document.
-_OBJECTIVE_MARGIN = 0.05
 
 
 class Retriever:
     """`search(query, k) -> list[Hit]` over one loaded index."""
 
-    def __init__(self, index: IndexData, embedder, rrf_k: int = 60, mapper=None) -> None:
+    def __init__(self, index: IndexData, embedder, settings: Settings, mapper=None) -> None:
         self.index = index
         self.embedder = embedder
-        self.rrf_k = rrf_k
+        self.rrf_k = settings.rrf_k
+        # candidates taken from each ranking before fusion (a document filter is applied
+        # inside the store, so it never starves the result)
+        self.candidates = settings.candidates
+        self.structure_weight = settings.structure_weight
+        self.objective_margin = settings.objective_margin
         self.mapper = mapper  # an ObjectiveMapper: enables the objective-group ranking
         # documents whose provisions are rights, pledges, principles... and no objectives
         self._statement_docs = ({p.doc_id for p in getattr(index, "provisions", [])
@@ -96,7 +93,7 @@ class Retriever:
         (it is computed here only when the objective-group ranking applies)."""
         vector, doc_ids = query.vector, query.doc_ids
         mask = self.doc_mask(doc_ids)
-        n = max(_CANDIDATES, k * 4)
+        n = max(self.candidates, k * 4)
         dense_rows = self.dense(vector, n, doc_ids)
         lexical_rows, bm25_scores = self.lexical(query.asked, n, doc_ids)
         semantic_rows, cos_of = self.semantic(vector, dense_rows + lexical_rows)
@@ -168,13 +165,13 @@ class Retriever:
         top_doc = self.index.passages[top_row].doc_id
         if best[0].doc_id == top_doc or top_doc in self._statement_docs:
             return True
-        return len(objectives) == 1 or best[1] - objectives[1][1] >= _OBJECTIVE_MARGIN
+        return len(objectives) == 1 or best[1] - objectives[1][1] >= self.objective_margin
 
     def _add_objective_group(self, objective, order: list[int], fused: dict[int, float],
                              cos_of: dict[int, float], vector: np.ndarray,
                              mask: np.ndarray | None) -> list[int]:
         """Fuse in the ranking "the objective, then its introducing paragraphs by semantic
-        score" (weight `_STRUCTURE_WEIGHT`); the passage ranked first before stays first,
+        score" (weight `Settings.structure_weight`); the passage ranked first before stays first,
         so a question the text answers directly keeps its answer on top."""
         by_id = self.index.by_id
         rows = [by_id[i] for i in (objective.passage_id, *objective.intro_passage_ids)
@@ -186,7 +183,7 @@ class Retriever:
         cos_of.update(cos)
         group = [rows[0], *(r for r in ranked if r != rows[0])]
         for rank, row in enumerate(group, start=1):
-            fused[row] = fused.get(row, 0.0) + _STRUCTURE_WEIGHT / (self.rrf_k + rank)
+            fused[row] = fused.get(row, 0.0) + self.structure_weight / (self.rrf_k + rank)
         first = order[0]
         rest = sorted((r for r in fused if r != first), key=lambda r: (-fused[r], -cos_of[r]))
         return [first, *rest]

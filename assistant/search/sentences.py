@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 
+from assistant.config import Settings
 from assistant.types import Hit, Query, ScoredSentence
 
 _REFERENCE = re.compile(r"https?://|www\.")
-# a sentence that states the kind of fact asked for (a date for "when") gains this
-FACT_BONUS = 0.06
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november"
            "|december")
 # what a sentence stating a fact of each kind carries
@@ -34,8 +33,11 @@ def carries(kind: str | None, text: str) -> bool:
     return kind is not None and bool(_CARRIES[kind].search(text))
 
 
-def score_sentences(index, hits: list[Hit], query: Query) -> list[ScoredSentence]:
-    """Every sentence of the hits, best first (see the module's docstring)."""
+def score_sentences(index, hits: list[Hit], query: Query, settings: Settings
+                    ) -> list[ScoredSentence]:
+    """Every sentence of the hits, best first (see the module's docstring; the weights are
+    `Settings.rank_weight`, `fact_bonus` and the three penalties)."""
+    w = settings
     out = []
     top = hits[0].score if hits else 1.0
     kind = query.intent.fact_kind
@@ -46,15 +48,15 @@ def score_sentences(index, hits: list[Hit], query: Query) -> list[ScoredSentence
         if hi <= lo:
             continue
         cos = index.sentence_vectors[lo:hi] @ query.vector
-        penalty = 0.03 if p.kind == "footnote" else 0.0
+        penalty = w.footnote_penalty if p.kind == "footnote" else 0.0
         if p.kind == "question" and not query.intent.about_consultation:
-            penalty += 0.1
+            penalty += w.question_penalty
         text = index.documents[p.doc_id].text
         for j, c in enumerate(cos.tolist()):
             s, e = p.sentences[j]
-            reference = 0.15 if _REFERENCE.search(text, s, e) else 0.0
-            fact = FACT_BONUS if carries(kind, text[s:e]) else 0.0
-            out.append(ScoredSentence(c + 0.1 * hit.score / top + fact - penalty - reference,
-                                      c, hit, j))
+            reference = w.reference_penalty if _REFERENCE.search(text, s, e) else 0.0
+            fact = w.fact_bonus if carries(kind, text[s:e]) else 0.0
+            score = c + w.rank_weight * hit.score / top + fact - penalty - reference
+            out.append(ScoredSentence(score, c, hit, j))
     out.sort(key=lambda x: -x[0])
     return out

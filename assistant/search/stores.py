@@ -15,7 +15,10 @@ import numpy as np
 __all__ = ["EXACT_SEARCH_MAX", "FileStore", "Store", "load_bm25", "make_bm25", "make_faiss",
            "quiet_bm25s"]
 
-EXACT_SEARCH_MAX = 50_000  # above this many passages IVF replaces exact search (BENCHMARKS.md)
+from assistant.config import Settings
+
+# above this many passages IVF replaces exact search (BENCHMARKS.md); `Settings.exact_search_max`
+EXACT_SEARCH_MAX = Settings.model_fields["exact_search_max"].default
 
 
 @functools.cache
@@ -27,10 +30,11 @@ def quiet_bm25s():
     return bm25s
 
 
-def make_faiss(vectors: np.ndarray, kind: str | None = None):
-    """Return a FaissVectorStore over `vectors`: exact inner product up to EXACT_SEARCH_MAX
-    passages, an inverted file of 8-bit codes ("ivf") above it; `kind` ("exact", "ivf",
-    "hnsw") overrides the choice. The type is recorded in the manifest ('faiss_index').
+def make_faiss(vectors: np.ndarray, kind: str | None = None, settings: Settings | None = None):
+    """Return a FaissVectorStore over `vectors`: exact inner product up to
+    `Settings.exact_search_max` passages, an inverted file of 8-bit codes ("ivf") above it,
+    searching `Settings.faiss_nprobe` lists; `kind` ("exact", "ivf", "hnsw") overrides the
+    choice. The type is recorded in the manifest ('faiss_index').
 
     Why IVF with 8-bit codes (BENCHMARKS.md, "Scale"): at a million passages exact search
     costs hundreds of ms a question here, while IVF answers in a millisecond or two with
@@ -41,10 +45,12 @@ def make_faiss(vectors: np.ndarray, kind: str | None = None):
     import faiss
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    nprobe = 32  # lists searched per question (of ~2 sqrt(n)): see BENCHMARKS.md
+    exact_max = settings.exact_search_max if settings is not None else EXACT_SEARCH_MAX
+    nprobe = (settings.faiss_nprobe if settings is not None  # lists searched per question
+              else Settings.model_fields["faiss_nprobe"].default)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
-    kind = kind or ("exact" if n <= EXACT_SEARCH_MAX else "ivf")
+    kind = kind or ("exact" if n <= exact_max else "ivf")
     if kind == "exact":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
