@@ -12,6 +12,7 @@ from pgrunner import postgres
 from test_api import api_server, server_env
 
 from assistant.config import Settings
+from assistant.search.stores import doc_filter
 
 pytestmark = pytest.mark.postgres
 
@@ -84,11 +85,11 @@ def test_store_filters_inside_and_finds_what_exact_search_finds(pg_assistant, as
         found = [i for i, _ in pg_store.search(vector=vector, k=10)]
         assert len(set(found) & set(exact)) >= 9, question  # HNSW recall@10 vs exact
         filtered = pg_store.search(vector=vector, k=min(10, n_doc),
-                                   filters={"doc_id": [doc]})
+                                   filters=doc_filter([doc]))
         assert len(filtered) == min(10, n_doc)  # the filter never starves the result
         by_id = assistant.index.by_id
         assert {assistant.index.passages[by_id[i]].doc_id for i, _ in filtered} == {doc}
-        words = pg_store.search(terms=question, k=5, filters={"doc_id": [doc]})
+        words = pg_store.search(terms=question, k=5, filters=doc_filter([doc]))
         assert all(assistant.index.passages[by_id[i]].doc_id == doc for i, _ in words)
     assert pg_store.search(terms="zzzqqq xxyyzz", k=5) == []
 

@@ -85,3 +85,20 @@ def test_hits_of_the_group_carry_their_own_cosine(assistant, index):
                          @ assistant.embedder.embed("support for people looking after a "
                                                     "relative"))
         assert h.dense == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_store_filters_inside_and_answers_with_passage_ids(assistant, index):
+    from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
+
+    from assistant.search.stores import doc_filter
+
+    store, doc = assistant.retriever.store, "strategic-context-2012"
+    query = assistant.query("support for people who look after a relative")
+    n_doc = sum(p.doc_id == doc for p in index.passages)
+    dense = store.search(vector=query.vector, k=min(10, n_doc), filters=doc_filter([doc]))
+    words = store.search(terms=query.asked, k=5, filters=doc_filter([doc]))
+    assert len(dense) == min(10, n_doc)  # the filter never starves the result
+    assert words and {index.passage(i).doc_id for i, _ in dense + words} == {doc}
+    with pytest.raises(ValueError, match="unsupported passage filter"):
+        store.search(vector=query.vector, k=5,
+                     filters=MetadataFilters(filters=[MetadataFilter(key="page", value=3)]))

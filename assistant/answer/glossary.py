@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.text import stemmer
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary.json")
 _WORD = re.compile(r"[a-z0-9&']+")
@@ -47,10 +48,8 @@ class Glossary:
     `expand(question)` appends them to the question."""
 
     def __init__(self, entries: list[Entry]) -> None:
-        import Stemmer
-
         self.entries = entries
-        self._stemmer = Stemmer.Stemmer("english")
+        self._stemmer = stemmer()
         # one-word phrases by their word; longer phrases by their first stem
         self._single: dict[str, set[int]] = {}
         self._multi: dict[str, list[tuple[tuple[str, ...], int]]] = {}

@@ -11,12 +11,13 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.search.index import IndexData
+from assistant.search.stores import bm25_scores
 from assistant.text import stemmer, years_in
 from assistant.types import Objective, Query
 
 # Words that name the documents themselves say nothing about an objective's topic.
-_DOCUMENT_WORDS = {"mandat", "draft", "object", "nhs", "goal", "aim", "ambit",
-                   "prioriti", "target", "cover", "plan", "say"}
+_DOCUMENT_WORDS = frozenset({"mandat", "draft", "object", "nhs", "goal", "aim", "ambit",
+                   "prioriti", "target", "cover", "plan", "say"})
 
 
 class ObjectiveMapper:
@@ -41,7 +42,6 @@ class ObjectiveMapper:
         self.closest = settings.closest_sentences
         self.max_score = 1.0 + self.heading_weight + 1.0 + self.lexical_weight
         self.objectives: list[Objective] = index.objectives
-        self._stemmer = stemmer()
         intro_rows = [[index.by_id[i] for i in o.intro_passage_ids if i in index.by_id]
                       for o in self.objectives]
         off = index.sentence_offsets
@@ -60,7 +60,7 @@ class ObjectiveMapper:
                  for o, rows in zip(self.objectives, intro_rows, strict=True)]
         self._bm25 = None
         if texts:
-            tokens = bm25s.tokenize(texts, stopwords="english", stemmer=self._stemmer,
+            tokens = bm25s.tokenize(texts, stopwords="english", stemmer=stemmer(),
                                     show_progress=False)
             self._bm25 = bm25s.BM25()
             self._bm25.index(tokens, show_progress=False)
@@ -106,17 +106,11 @@ class ObjectiveMapper:
 
     def _lexical(self, query: str) -> np.ndarray:
         """BM25 scores of the objectives' texts and narratives, best = 1."""
-        from assistant.search.stores import quiet_bm25s
-
-        bm25s = quiet_bm25s()
         out = np.zeros(len(self.objectives), dtype=np.float32)
         if self._bm25 is None:
             return out
-        tokens = bm25s.tokenize(query, stopwords="english", stemmer=self._stemmer,
-                                return_ids=False, show_progress=False)[0]
-        tokens = [t for t in tokens if t in self._bm25.vocab_dict and t not in _DOCUMENT_WORDS]
-        if not tokens:
+        scores = bm25_scores(self._bm25, query, drop=_DOCUMENT_WORDS)
+        if scores is None:
             return out
-        scores = self._bm25.get_scores(tokens)
         top = float(scores.max())
         return (scores / top).astype(np.float32) if top > 0 else out

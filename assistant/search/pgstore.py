@@ -24,6 +24,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import AssistantError, IndexMissingError, StoreUnavailableError
 from assistant.search.index import IndexData
+from assistant.text import stemmer
 from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
@@ -222,26 +223,19 @@ class PgStore:
         self.lexical = lexical or {"n": 1, "avgdl": 1.0}
 
     def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,
-               k: int = 10, filters: dict[str, list[str]] | None = None
-               ) -> list[tuple[str, float]]:
-        from llama_index.core.vector_stores.types import (
-            FilterOperator,
-            MetadataFilter,
-            MetadataFilters,
-            VectorStoreQuery,
-        )
+               k: int = 10, filters=None) -> list[tuple[str, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        docs = (filters or {}).get("doc_id")
-        where = (MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(docs),
-                                                         operator=FilterOperator.IN)])
-                 if docs else None)
+        from assistant.search.stores import filtered_docs
+
+        docs = filtered_docs(filters)  # refuses any filter the store cannot apply
         if vector is not None:
             query = VectorStoreQuery(query_embedding=np.asarray(vector).tolist(),
-                                     similarity_top_k=k, filters=where)
+                                     similarity_top_k=k, filters=filters)
             ef = min(_EF_SEARCH_MAX, max(_HNSW["hnsw_ef_search"], 2 * k))
             result = self.store.query(query, **({"hnsw_ef_search": ef} if self.hnsw else {}))
         elif terms is not None:
-            return self._bm25(terms, k, list(docs) if docs else None)
+            return self._bm25(terms, k, docs)
         else:
             raise ValueError("search needs a vector or terms")
         return [(i, float(s)) for i, s in zip(result.ids, result.similarities, strict=True)]
@@ -358,15 +352,9 @@ def _read_build(conn, build_id: int) -> dict:
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed tokens, as the files store's BM25 makes them."""
-    import Stemmer
-
     from assistant.search.stores import quiet_bm25s
 
     bm25s = quiet_bm25s()
-    return bm25s.tokenize(texts, stopwords="english", stemmer=_stemmer(Stemmer),
+    return bm25s.tokenize(texts, stopwords="english", stemmer=stemmer(),
                           token_pattern=_TOKEN_PATTERN, return_ids=False, show_progress=False)
 
-
-@functools.cache
-def _stemmer(module):
-    return module.Stemmer("english")

@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.search.index import IndexData
-from assistant.search.stores import FileStore
+from assistant.search.stores import FileStore, doc_filter
 from assistant.types import Hit, Query
 
 
@@ -52,14 +52,14 @@ class Retriever:
     def dense(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None
               ) -> list[int]:
         """Passage rows by descending cosine, from the store (filters applied inside it)."""
-        found = self.store.search(vector=vector, k=n, filters=_filters(doc_ids))
+        found = self.store.search(vector=vector, k=n, filters=doc_filter(doc_ids))
         return [self.index.by_id[i] for i, _ in found]
 
     def lexical(self, query: str, n: int, doc_ids: Sequence[str] | None = None
                 ) -> tuple[list[int], dict]:
         """Passage rows by descending lexical score, with the scores (empty if no term
         matches), from the store (filters applied inside it)."""
-        found = self.store.search(terms=query, k=n, filters=_filters(doc_ids))
+        found = self.store.search(terms=query, k=n, filters=doc_filter(doc_ids))
         rows = [self.index.by_id[i] for i, _ in found]
         return rows, {self.index.by_id[i]: s for i, s in found}
 
@@ -189,5 +189,4 @@ class Retriever:
         return [first, *rest]
 
 
-def _filters(doc_ids: list[str] | None) -> dict[str, list[str]] | None:
-    return {"doc_id": list(doc_ids)} if doc_ids else None
+

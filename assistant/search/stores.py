@@ -7,18 +7,24 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-__all__ = ["EXACT_SEARCH_MAX", "FileStore", "Store", "load_bm25", "make_bm25", "make_faiss",
-           "quiet_bm25s"]
-
 from assistant.config import Settings
+from assistant.text import stemmer
+
+if TYPE_CHECKING:
+    from llama_index.core.vector_stores.types import MetadataFilters
+
+__all__ = ["EXACT_SEARCH_MAX", "FileStore", "Store", "bm25_scores", "doc_filter",
+           "filtered_docs", "load_bm25", "make_bm25", "make_faiss", "quiet_bm25s"]
 
 # above this many passages IVF replaces exact search (BENCHMARKS.md); `Settings.exact_search_max`
 EXACT_SEARCH_MAX = Settings.model_fields["exact_search_max"].default
+_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # bm25s' and llama-index's BM25Retriever's default
 
 
 @functools.cache
@@ -76,7 +82,6 @@ def make_faiss(vectors: np.ndarray, kind: str | None = None, settings: Settings 
 
 def make_bm25(ids: list[str], texts: list[str]):
     """Return a llama-index BM25Retriever over the given passage texts."""
-    import Stemmer
     from llama_index.core.schema import TextNode
 
     quiet_bm25s()
@@ -84,7 +89,7 @@ def make_bm25(ids: list[str], texts: list[str]):
 
     nodes = [TextNode(id_=i, text=t) for i, t in zip(ids, texts, strict=True)]
     retriever = BM25Retriever.from_defaults(
-        nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
+        nodes=nodes, stemmer=stemmer(), language="english",
         similarity_top_k=min(10, len(nodes)),
     )
     # The project scores through `bm25.get_scores` and keeps its own passages, so the
@@ -103,7 +108,52 @@ def load_bm25(path: Path):
     # memory-mapped: its score arrays are paged in from the index as searches touch them
     model = bm25s.BM25.load(str(path), load_corpus=False, mmap=True, show_progress=False)
     args = json.loads((Path(path) / "retriever.json").read_text(encoding="utf-8"))
-    return BM25Retriever(existing_bm25=model, **args)
+    return BM25Retriever(existing_bm25=model, stemmer=stemmer(), **args)
+
+
+def bm25_scores(model, terms: str, token_pattern: str = _TOKEN_PATTERN,
+                drop: frozenset[str] = frozenset()) -> np.ndarray | None:
+    """BM25 scores of every document of a bm25s model for `terms`, tokenised as the model's
+    texts were (English stop words, the one stemmer); None when no term is in its
+    vocabulary. The one lexical scoring path: passages (`FileStore`) and objectives
+    (`ObjectiveMapper`) alike."""
+    bm25s = quiet_bm25s()
+    tokens = bm25s.tokenize(terms, stopwords="english", stemmer=stemmer(),
+                            token_pattern=token_pattern, return_ids=False,
+                            show_progress=False)[0]
+    tokens = [t for t in tokens if t in model.vocab_dict and t not in drop]
+    return model.get_scores(tokens) if tokens else None
+
+
+def doc_filter(doc_ids: Sequence[str] | None) -> MetadataFilters | None:
+    """The llama-index MetadataFilters that keep the passages of `doc_ids` (None: all)."""
+    if not doc_ids:
+        return None
+    from llama_index.core.vector_stores.types import (
+        FilterOperator,
+        MetadataFilter,
+        MetadataFilters,
+    )
+
+    return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(doc_ids),
+                                                   operator=FilterOperator.IN)])
+
+
+def filtered_docs(filters: MetadataFilters | None) -> list[str] | None:
+    """The document ids a MetadataFilters keeps (None: every document). The stores index
+    passages by document only, so any other key, operator or condition is refused rather
+    than silently ignored."""
+    if filters is None or not filters.filters:
+        return None
+    docs: set[str] | None = None
+    for f in filters.filters:
+        op = getattr(f, "operator", None)
+        if getattr(f, "key", None) != "doc_id" or op not in {"==", "in"} or (
+                len(filters.filters) > 1 and filters.condition not in {None, "and"}):
+            raise ValueError(f"unsupported passage filter {f!r}: only doc_id == or in")
+        values = {f.value} if op == "==" else set(f.value or ())
+        docs = values if docs is None else docs & values
+    return sorted(docs or ())
 
 
 # ---------------------------------------------------------------------------- Store protocol
@@ -111,13 +161,14 @@ def load_bm25(path: Path):
 
 class Store(Protocol):
     """Where passages are searched: `search(vector=... | terms=..., k, filters)` returns
-    `[(passage_id, score)]`, best first. `filters` ({"doc_id": [ids]}) are applied inside
-    the store, so k results come back whenever k passages match. Two implementations:
+    `[(passage_id, score)]`, best first. `filters` (llama-index MetadataFilters on
+    "doc_id", see `doc_filter`) are applied inside the store, so k results come back
+    whenever k passages match. Two implementations:
     `FileStore` (FAISS + BM25 files, the default) and `assistant.search.pgstore.PgStore`
     (PostgreSQL: pgvector HNSW and full-text search)."""
 
     def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,
-               k: int = 10, filters: dict[str, list[str]] | None = None
+               k: int = 10, filters: MetadataFilters | None = None
                ) -> list[tuple[str, float]]: ...
 
 
@@ -131,10 +182,10 @@ class FileStore:
         self._doc_of = np.array([p.doc_id for p in index.passages])
 
     def search(self, *, vector: np.ndarray | None = None, terms: str | None = None,
-               k: int = 10, filters: dict[str, list[str]] | None = None
+               k: int = 10, filters: MetadataFilters | None = None
                ) -> list[tuple[str, float]]:
-        docs = (filters or {}).get("doc_id")
-        mask = np.isin(self._doc_of, list(docs)) if docs else None
+        docs = filtered_docs(filters)
+        mask = np.isin(self._doc_of, docs) if docs is not None else None
         if vector is not None:
             rows = self._dense(vector, k, mask)
         elif terms is not None:
@@ -164,15 +215,10 @@ class FileStore:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def _lexical(self, terms: str, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        bm25s = quiet_bm25s()
         retriever = self.index.bm25
-        tokens = bm25s.tokenize(terms, stopwords="english", stemmer=retriever.stemmer,
-                                token_pattern=retriever.token_pattern, return_ids=False,
-                                show_progress=False)
-        tokens = [t for t in tokens[0] if t in retriever.bm25.vocab_dict]
-        if not tokens:
+        scores = bm25_scores(retriever.bm25, terms, retriever.token_pattern)
+        if scores is None:
             return []
-        scores = retriever.bm25.get_scores(tokens)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))
