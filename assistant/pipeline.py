@@ -92,7 +92,7 @@ class Assistant:
     def objectives(self, query: str, k: int = 5, doc_ids: list[str] | None = None
                    ) -> list[ObjectiveMatch]:
         """Return the objectives `query` falls under, best first."""
-        q = self.reader.read(query, doc_ids=doc_ids)
+        q = self.reader.read(query, doc_ids=doc_ids, mapping_only=True)
         return [objective_match(o, s) for o, s in self.mapper.rank(q, k)]
 
     def provisions(self, query: str, k: int = 5, doc_ids: list[str] | None = None

@@ -223,7 +223,7 @@ class Query:
 
     text: str  # as asked, cleaned
     asked: str  # as read: with the previous turn when it leans on it, else `text`
-    vector: Any  # unit vector of `asked` (numpy, read-only)
+    vector: Any  # unit vector of `asked` (numpy; None when read only to map it)
     terms: tuple[str, ...]  # the glossary's policy terms for its everyday phrases
     expanded: str  # `asked` followed by `terms` (`asked` when there are none)
     expanded_vector: Any  # unit vector of `expanded`

@@ -102,3 +102,23 @@ def test_the_store_filters_inside_and_answers_with_passage_ids(assistant, index)
     with pytest.raises(ValueError, match="unsupported passage filter"):
         store.search(vector=query.vector, k=5,
                      filters=MetadataFilters(filters=[MetadataFilter(key="page", value=3)]))
+
+
+def test_retrieval_runs_through_llama_index_retrievers_over_passage_nodes(assistant, index):
+    from llama_index.core.schema import QueryBundle
+
+    from assistant.search.fusion import StoreRetriever
+    from assistant.search.stores import doc_filter
+
+    query = assistant.query("support for people who look after a relative")
+    bundle = QueryBundle(query_str=query.asked, embedding=query.vector.tolist())
+    r = assistant.retriever
+    for mode in ("dense", "lexical"):
+        found = StoreRetriever(r.store, r.nodes, mode, 5, doc_filter([DRAFT])).retrieve(bundle)
+        assert len(found) == 5
+        for n in found:  # ids are passage ids; every node carries where it came from
+            p = index.passage(n.node.node_id)
+            assert n.node.get_content() == p.text
+            assert n.node.metadata == {"doc_id": DRAFT, "section": p.section,
+                                       "paragraph": p.paragraph, "page": p.page,
+                                       "kind": p.kind, "start": p.start, "end": p.end}

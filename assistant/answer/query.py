@@ -172,23 +172,22 @@ class QueryReader:
         return tuple(doc_ids)
 
     def read(self, question: str, history: list[dict] | None = None,
-             doc_ids: list[str] | None = None, check=None) -> Query:
+             doc_ids: list[str] | None = None, mapping_only: bool = False) -> Query:
         """The question analysed: raise QuestionError or UnknownDocumentError for bad input.
-        `check()`, when given, runs after the question and the documents are checked and
-        before any work is done (the caller's own checks, such as k)."""
+        `mapping_only`: the query is only mapped to objectives, which score its expanded
+        reading alone, so its own vector is not computed when that differs (None)."""
         text = clean_question(question, self.max_chars)
         docs = self.check_docs(doc_ids)
-        if check is not None:
-            check()
         read = resolve(text, history, self.followup_words) if history else None
         asked = read or text
-        vector = self.embedder.embed(asked)
         terms = tuple(self.glossary.terms(asked))
         expanded = self.glossary.expand(asked)
+        vector = None if mapping_only and expanded != asked else self.embedder.embed(asked)
         expanded_vector = vector if expanded == asked else self.embedder.embed(expanded)
         previous = next((str(t.get("question") or "").strip() for t in reversed(history or [])
                          if (t or {}).get("question")), None)
-        return Query(text=text, asked=asked, vector=np.asarray(vector), terms=terms,
+        return Query(text=text, asked=asked,
+                     vector=None if vector is None else np.asarray(vector), terms=terms,
                      expanded=expanded, expanded_vector=np.asarray(expanded_vector),
                      intent=intent_of(asked), specifics=specifics_of(asked),
                      years=tuple(years_in(asked)), doc_ids=docs, previous=previous,

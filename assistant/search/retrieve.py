@@ -1,8 +1,9 @@
 """Hybrid retrieval: a semantic and a lexical ranking fused by reciprocal rank (RRF, k=60).
 
-Candidates come from FAISS (passage vectors, through llama-index's FaissVectorStore) and
-BM25 (llama-index's BM25Retriever's index); the semantic ranking scores each candidate by
-the better of its passage and best-sentence cosine.
+Candidates come from the Store's dense search (FAISS, through llama-index's
+FaissVectorStore) and lexical search (BM25, llama-index's BM25Retriever's index), each a
+llama-index retriever over passage TextNodes; the semantic ranking scores each candidate
+by the better of its passage and best-sentence cosine (see `assistant.search.fusion`).
 
 A question about what the documents expect (not one asking for a single fact, nor one
 whose best passage is a consultation question) also draws on the document's structure:
@@ -16,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from llama_index.core.schema import QueryBundle
 
 from assistant.config import Settings
+from assistant.search.fusion import HybridRetriever, ObjectiveGroup, PassageNodes, StoreRetriever
 from assistant.search.index import IndexData
 from assistant.search.stores import FileStore, doc_filter
 from assistant.types import Hit, Query
@@ -43,6 +46,7 @@ class Retriever:
         self._doc_of = np.array([p.doc_id for p in index.passages])
         # the passages' Store: the index files by default, PostgreSQL when loaded from it
         self.store = getattr(index, "store", None) or FileStore(index)
+        self.nodes = PassageNodes(index)
 
     def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
         if not doc_ids:
@@ -63,58 +67,31 @@ class Retriever:
         rows = [self.index.by_id[i] for i, _ in found]
         return rows, {self.index.by_id[i]: s for i, s in found}
 
-    def semantic(self, vector: np.ndarray, candidates: list[int]
-                 ) -> tuple[list[int], dict[int, float]]:
-        """Candidate rows ranked by their semantic score: the better of the passage's cosine
-        and its best sentence's cosine, so a passage with one sentence that answers the
-        question ranks high even if the rest of it is about something else. Also returns
-        each candidate's passage cosine."""
-        rows = list(dict.fromkeys(candidates))
-        if not rows:
-            return [], {}
-        off = self.index.sentence_offsets
-        spans = [(int(off[r]), int(off[r + 1])) for r in rows]
-        passage_cos = self.index.passage_vectors[rows] @ vector
-        score = passage_cos.copy()
-        with_sentences = [i for i, (lo, hi) in enumerate(spans) if hi > lo]
-        if with_sentences:
-            sentence_rows = np.concatenate([np.arange(*spans[i]) for i in with_sentences])
-            cos = self.index.sentence_vectors[sentence_rows] @ vector
-            sizes = [spans[i][1] - spans[i][0] for i in with_sentences]
-            best = np.maximum.reduceat(cos, np.cumsum([0] + sizes[:-1]))
-            score[with_sentences] = np.maximum(score[with_sentences], best)
-        order = np.argsort(-score, kind="stable")
-        return [rows[i] for i in order], dict(zip(rows, passage_cos.tolist(), strict=True))
-
     def search(self, query: Query, k: int = 5, objectives: list | None = None) -> list[Hit]:
         """Return the k best passages for the query (from its documents when it names some).
 
         `objectives` is the mapper's ranking for the query when the caller has it already
         (it is computed here only when the objective-group ranking applies)."""
-        vector, doc_ids = query.vector, query.doc_ids
-        mask = self.doc_mask(doc_ids)
+        bundle = QueryBundle(query_str=query.asked, embedding=query.vector.tolist())
+        filters = doc_filter(query.doc_ids)
         n = max(self.candidates, k * 4)
-        dense_rows = self.dense(vector, n, doc_ids)
-        lexical_rows, bm25_scores = self.lexical(query.asked, n, doc_ids)
-        semantic_rows, cos_of = self.semantic(vector, dense_rows + lexical_rows)
-        fused: dict[int, float] = {}
-        for ranking in (semantic_rows, lexical_rows):
-            for rank, row in enumerate(ranking, start=1):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank)
-        if not fused:
+        fusion = HybridRetriever(
+            StoreRetriever(self.store, self.nodes, "dense", n, filters),
+            StoreRetriever(self.store, self.nodes, "lexical", n, filters),
+            self.index, self.nodes, self.rrf_k)
+        nodes = fusion.retrieve(bundle)
+        if not nodes:
             return []
-        order = sorted(fused, key=lambda r: (-fused[r], -cos_of[r]))
-        if self.mapper is not None and self._draws_on_structure(query, order[0]):
+        top = self.index.by_id[nodes[0].node.node_id]
+        if self.mapper is not None and self._draws_on_structure(query, top):
             if objectives is None:
                 objectives = self.mapper.rank(query, 2)
-            if self._objective_applies(objectives, order[0]):
-                order = self._add_objective_group(objectives[0][0], order, fused, cos_of,
-                                                  vector, mask)
-        return [
-            Hit(passage=self.index.passages[r], score=fused[r], dense=cos_of[r],
-                bm25=bm25_scores.get(r, 0.0), rank=i)
-            for i, r in enumerate(order[:k], start=1)
-        ]
+            if self._objective_applies(objectives, top):
+                group = ObjectiveGroup(self.index, self.nodes, objectives[0][0], self.rrf_k,
+                                       self.structure_weight, query.doc_ids)
+                nodes = group.postprocess_nodes(nodes, bundle)
+        return [Hit(passage=self.index.passage(n.node.node_id), score=n.score, dense=n.dense,
+                    bm25=n.bm25, rank=i) for i, n in enumerate(nodes[:k], start=1)]
 
     def sentence_hits(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
                       exclude: set[str] | None = None) -> list[Hit]:
@@ -166,27 +143,3 @@ class Retriever:
         if best[0].doc_id == top_doc or top_doc in self._statement_docs:
             return True
         return len(objectives) == 1 or best[1] - objectives[1][1] >= self.objective_margin
-
-    def _add_objective_group(self, objective, order: list[int], fused: dict[int, float],
-                             cos_of: dict[int, float], vector: np.ndarray,
-                             mask: np.ndarray | None) -> list[int]:
-        """Fuse in the ranking "the objective, then its introducing paragraphs by semantic
-        score" (weight `Settings.structure_weight`); the passage ranked first before stays first,
-        so a question the text answers directly keeps its answer on top."""
-        by_id = self.index.by_id
-        rows = [by_id[i] for i in (objective.passage_id, *objective.intro_passage_ids)
-                if i in by_id]
-        rows = [r for r in rows if mask is None or mask[r]]
-        if not rows:
-            return order
-        ranked, cos = self.semantic(vector, rows)
-        cos_of.update(cos)
-        group = [rows[0], *(r for r in ranked if r != rows[0])]
-        for rank, row in enumerate(group, start=1):
-            fused[row] = fused.get(row, 0.0) + self.structure_weight / (self.rrf_k + rank)
-        first = order[0]
-        rest = sorted((r for r in fused if r != first), key=lambda r: (-fused[r], -cos_of[r]))
-        return [first, *rest]
-
-
-
