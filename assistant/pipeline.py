@@ -134,4 +134,5 @@ class Assistant:
         query = self.reader.read(question)
         hits = self.retriever.search(query, self.check_k(k))
         return self.judge.weigh(query, hits,
-                                score_sentences(self.index, hits, query, self.settings))
+                                score_sentences(self.index, self.retriever.nodes, hits, query,
+                                                self.settings))

@@ -122,3 +122,23 @@ def test_retrieval_runs_through_llama_index_retrievers_over_passage_nodes(assist
             assert n.node.metadata == {"doc_id": DRAFT, "section": p.section,
                                        "paragraph": p.paragraph, "page": p.page,
                                        "kind": p.kind, "start": p.start, "end": p.end}
+
+
+def test_sentences_are_reranked_by_a_node_postprocessor(assistant, index):
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    from assistant.search.sentences import SentenceReranker
+
+    query = assistant.query("When does the consultation close?")
+    hits = assistant.retriever.search(query, 5)
+    nodes = [NodeWithScore(node=assistant.retriever.nodes.node(h.passage.id), score=h.score)
+             for h in hits]
+    bundle = QueryBundle(query_str=query.asked, embedding=query.vector.tolist())
+    out = SentenceReranker(index, assistant.settings, query.intent).postprocess_nodes(
+        nodes, bundle)
+    assert len(out) == sum(len(h.passage.sentences) for h in hits)
+    assert [s.score for s in out] == sorted((s.score for s in out), reverse=True)
+    for s in out:
+        row = index.by_id[s.node.node_id]
+        vector = index.sentence_vectors[int(index.sentence_offsets[row]) + s.j]
+        assert s.cos == pytest.approx(float(vector @ query.vector), abs=1e-6)

@@ -65,7 +65,8 @@ class EvidenceFinder:
                                                        query.doc_ids,
                                                        {h.passage.id for h in hits})
         evidence.hits = hits
-        evidence.sentences = score_sentences(self.index, pool, query, self.settings)
+        evidence.sentences = score_sentences(self.index, self.retriever.nodes, pool, query,
+                                             self.settings)
         return evidence
 
     def provisions(self, query: Query) -> Evidence:
