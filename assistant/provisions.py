@@ -22,7 +22,8 @@ from assistant.types import (
 )
 
 _KINDS = {k.value for k in ProvisionKind}
-_LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-]\s*|\d{1,2}\.\s+)")
+_LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7]\s*"
+                    r"|\d{1,2}\.\s+|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+)")
 
 
 def provision_title(text: str, limit: int = 160) -> str:
