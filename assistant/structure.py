@@ -21,6 +21,10 @@ _BULLET = re.compile(r"^[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\uf0
 # lettered, roman or bracketed numbers that open the items of a list: "(a)", "b)", "iv)", "2)"
 _LISTED = re.compile(r"^\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+\S")
 _ITEM_LABEL = re.compile(_BULLET.pattern + "|" + _LISTED.pattern[:-2])
+# a line of its own that names what follows and ends in a colon ("Informed choice:"), over
+# a paragraph rather than a list; and the start of such a paragraph
+_SUBHEADING = re.compile(r"^[A-Z][^\n.;:!?]{2,80}:$")
+_PROSE = re.compile(r"^[A-Z\u201c\u2018\"']")
 _QUESTIONS_HEADING = re.compile(r"^consultation questions?$", re.I)
 _ENDS_SENTENCE = re.compile(r"[.!?;,:]$")
 _LAYOUT_CHAPTER = re.compile(r"^\d{1,2}[a-z]?\.\s+\S")
@@ -113,11 +117,12 @@ class _Analyser:
     def run(self) -> list[Unit]:
         for i, block in enumerate(self.blocks):
             nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
-            self.step(block, bool(nxt and nxt.kind == "body" and _BULLET.match(nxt.text)),
-                      bool(nxt and nxt.kind == "body" and _is_item(nxt.text)))
+            self.step(block, nxt if nxt is not None and nxt.kind == "body" else None)
         return self.units
 
-    def step(self, block: Block, next_is_bullet: bool, next_is_item: bool) -> None:
+    def step(self, block: Block, nxt: Block | None) -> None:
+        next_is_bullet = bool(nxt and _BULLET.match(nxt.text))
+        next_is_item = bool(nxt and _is_item(nxt.text))
         text = block.text.strip()
         if block.kind == "footnote":
             self.units.append(Unit(block, "footnote", self.path(), self.chapter,
@@ -131,7 +136,7 @@ class _Analyser:
             self.lead = ""
         if self.charter and block.kind == "body" and self.provision(block, text):
             return
-        role = self.heading_role(block, text, next_is_bullet)
+        role = self.heading_role(block, text, next_is_bullet, nxt)
         if role is None:
             self.body(block, text)
             return
@@ -156,7 +161,8 @@ class _Analyser:
         self.add(block, "provision", label, number, kind)
         return True
 
-    def heading_role(self, block: Block, text: str, next_is_bullet: bool) -> str | None:
+    def heading_role(self, block: Block, text: str, next_is_bullet: bool, nxt: Block | None
+                     ) -> str | None:
         """"chapter" or "heading" when the block starts a section, else None."""
         if block.kind == "heading":
             return "chapter" if block.level == 1 or _LAYOUT_CHAPTER.match(text) else "heading"
@@ -169,6 +175,9 @@ class _Analyser:
             return "chapter"
         if not self.layout_headings and _is_heading(text, next_is_bullet):
             return "heading"
+        if self.charter and _SUBHEADING.match(text) and nxt is not None \
+                and _PROSE.match(nxt.text) and not _is_item(nxt.text):
+            return "heading"  # "Access to health services:" over the rights it files
         return None
 
     def body(self, block: Block, text: str) -> None:

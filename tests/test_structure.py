@@ -231,6 +231,10 @@ The service also commits:
 
 Visiting
 
+Who may come:
+
+You have the right to ask for a relative to stay with you overnight.
+
 You have the right to:
 (a) have a relative with you at every visit;
 (b) ask for a visit at a time that suits you.
@@ -283,3 +287,13 @@ def test_list_items_are_filed_under_their_lead_in(charter_text):
     assert lead in doc.text[rights[0].start:rights[0].body_start]
     assert all(lead not in p.text for p in rights[1:])
     assert all(p.text == doc.text[p.start:p.end] for p in passages)
+
+
+def test_a_line_ending_in_a_colon_over_a_paragraph_heads_a_section(charter_text):
+    _, units, _ = charter_text
+    overnight = next(u for u in units if "stay with you overnight" in u.block.text)
+    assert overnight.provision is not None and overnight.provision.value == "right"
+    assert overnight.section == "1. Your rights and our pledges > Who may come"
+    lettered = next(u for u in units if "have a relative with you" in u.block.text)
+    assert lettered.section == ("1. Your rights and our pledges > Who may come > "
+                                "You have the right to")
