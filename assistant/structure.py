@@ -108,7 +108,7 @@ class _Analyser:
     def add(self, block: Block, role: str, label: str | None = None,
             number: str | None = None, provision: ProvisionKind | None = None,
             remember: bool = True) -> None:
-        in_list = provision is not None and bool(self.lead) and _is_item(block.text)
+        in_list = provision is not None and bool(self.lead) and self.is_item(block.text, True)
         self.units.append(Unit(block, role, self.path(in_list), self.chapter, label, number,
                                provision))
         if remember:
@@ -122,7 +122,7 @@ class _Analyser:
 
     def step(self, block: Block, nxt: Block | None) -> None:
         next_is_bullet = bool(nxt and _BULLET.match(nxt.text))
-        next_is_item = bool(nxt and _is_item(nxt.text))
+        next_is_item = bool(nxt and self.is_item(nxt.text, True))
         text = block.text.strip()
         if block.kind == "footnote":
             self.units.append(Unit(block, "footnote", self.path(), self.chapter,
@@ -132,7 +132,7 @@ class _Analyser:
             self.lead = text
             self.add(block, "lead")
             return
-        if not _is_item(text) and block.kind != "heading":
+        if not self.is_item(text, bool(self.lead)) and block.kind != "heading":
             self.lead = ""
         if self.charter and block.kind == "body" and self.provision(block, text):
             return
@@ -141,6 +141,15 @@ class _Analyser:
             self.body(block, text)
             return
         self.enter(block, role, text, next_is_bullet)
+
+    def is_item(self, text: str, numbered: bool) -> bool:
+        """Whether a block is a list item; "2. ..." counts when `numbered` and the document
+        has provisions (the items of a lead-in such as "You have the right to:")."""
+        if _is_item(text):
+            return True
+        # a short numbered line with no closing stop is a chapter ("2. Your responsibilities")
+        return numbered and self.charter and bool(_NUMBERED.match(text)) and not (
+            len(text) <= 80 and not _ENDS_SENTENCE.search(text.rstrip()))
 
     def opens_list(self, block: Block, text: str) -> bool:
         """A line ending in a colon before a list leads into it: a layout sub-heading, or,
@@ -151,7 +160,8 @@ class _Analyser:
 
     def provision(self, block: Block, text: str) -> bool:
         m_num = _NUMBERED.match(text)
-        kind = item_kind(text, self.lead, self.chapter, self.heading, bool(m_num))
+        kind = item_kind(text, self.lead if self.is_item(text, True) else "", self.chapter,
+                         self.heading, bool(m_num))
         if kind is None:
             return False
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -262,7 +272,7 @@ def item_kind(text: str, lead: str, chapter: str, heading: str, numbered: bool
     """The kind of provision a body block states: from a kind marker after it ("(pledge)"),
     the lead-in of its list, its own wording ("You have the right to ..."), or, for a list
     item, the heading over it when that names one kind ("Your responsibilities")."""
-    bullet = _is_item(text)
+    bullet = _is_item(text) or bool(lead)
     item = _ITEM_LABEL.sub("", text, count=1) if bullet else text
     marker = _MARKER.search(item)
     if marker:

@@ -239,6 +239,10 @@ You have the right to:
 (a) have a relative with you at every visit;
 (b) ask for a visit at a time that suits you.
 
+When you are at home, you have a duty to:
+1. keep the equipment the team lends you safe;
+2. tell the team if it stops working.
+
 2. Your responsibilities
 
 \u2022 Tell the team when you move house.
@@ -272,6 +276,11 @@ def test_list_items_take_their_kind_from_the_lead_in_a_marker_or_the_heading(cha
     assert _kind_of(units, "Keep your appointments or cancel them") == "responsibility"
     assert _kind_of(units, "have a relative with you at every vis") == "right"  # lettered items
     assert _kind_of(units, "ask for a visit at a time that suits y") == "right"
+    assert _kind_of(units, "1. keep the equipment") == "responsibility"  # numbered items
+    assert _kind_of(units, "2. tell the team if it stops") == "responsibility"
+    # the numbered list ends at the next chapter, whose list takes the chapter's kind
+    tell = next(u for u in units if "move house" in u.block.text)
+    assert tell.section == "2. Your responsibilities"
     assert not any(u.role == "objective" for u in units)
 
 
