@@ -25,6 +25,8 @@ _ITEM_LABEL = re.compile(_BULLET.pattern + "|" + _LISTED.pattern[:-2])
 # a paragraph rather than a list; and the start of such a paragraph
 _SUBHEADING = re.compile(r"^[A-Z][^\n.;:!?]{2,80}:$")
 _PROSE = re.compile(r"^[A-Z\u201c\u2018\"']")
+# the longest paragraph a sub-heading that names one kind makes a provision of that kind
+_STATEMENT_WORDS = 60
 _QUESTIONS_HEADING = re.compile(r"^consultation questions?$", re.I)
 _ENDS_SENTENCE = re.compile(r"[.!?;,:]$")
 _LAYOUT_CHAPTER = re.compile(r"^\d{1,2}[a-z]?\.\s+\S")
@@ -270,8 +272,9 @@ def lead_kind(text: str) -> ProvisionKind | None:
 def item_kind(text: str, lead: str, chapter: str, heading: str, numbered: bool
               ) -> ProvisionKind | None:
     """The kind of provision a body block states: from a kind marker after it ("(pledge)"),
-    the lead-in of its list, its own wording ("You have the right to ..."), or, for a list
-    item, the heading over it when that names one kind ("Your responsibilities")."""
+    the lead-in of its list, its own wording ("You have the right to ..."), or the heading
+    over it when that names one kind: a list item under its sub-heading or chapter ("Your
+    responsibilities"), a short paragraph under its sub-heading ("Our pledges to carers")."""
     bullet = _is_item(text) or bool(lead)
     item = _ITEM_LABEL.sub("", text, count=1) if bullet else text
     marker = _MARKER.search(item)
@@ -290,8 +293,9 @@ def item_kind(text: str, lead: str, chapter: str, heading: str, numbered: bool
     if _VALUES.search(chapter) and _VALUE_NAME.match(item) and len(item.split(".")[0].split()) <= 6:
         return ProvisionKind.VALUE
     if bullet:
-        kind = named_kind(heading) or named_kind(chapter)
-        return kind
+        return named_kind(heading) or named_kind(chapter)
+    if heading and len(item.split()) <= _STATEMENT_WORDS and item.rstrip()[-1:] in ".!?":
+        return named_kind(heading)  # a short paragraph under "Our pledges to carers"
     return None
 
 

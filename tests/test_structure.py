@@ -239,6 +239,12 @@ You have the right to:
 (a) have a relative with you at every visit;
 (b) ask for a visit at a time that suits you.
 
+Our pledges to carers
+
+We will give every carer a named contact in the team.
+
+We will ask carers how they are at every visit.
+
 When you are at home, you have a duty to:
 1. keep the equipment the team lends you safe;
 2. tell the team if it stops working.
@@ -276,6 +282,8 @@ def test_list_items_take_their_kind_from_the_lead_in_a_marker_or_the_heading(cha
     assert _kind_of(units, "Keep your appointments or cancel them") == "responsibility"
     assert _kind_of(units, "have a relative with you at every vis") == "right"  # lettered items
     assert _kind_of(units, "ask for a visit at a time that suits y") == "right"
+    assert _kind_of(units, "We will give every carer") == "pledge"  # under "Our pledges ..."
+    assert _kind_of(units, "We will ask carers how") == "pledge"
     assert _kind_of(units, "1. keep the equipment") == "responsibility"  # numbered items
     assert _kind_of(units, "2. tell the team if it stops") == "responsibility"
     # the numbered list ends at the next chapter, whose list takes the chapter's kind
