@@ -104,7 +104,7 @@ class _Analyser:
         self.last_role = ""
 
     def path(self, lead: bool = False) -> str:
-        parts = (self.chapter, self.heading, _name(self.lead) if lead else "")
+        parts = (self.chapter, self.heading, _name(_last_sentence(self.lead)) if lead else "")
         return " > ".join(p for p in parts if p)
 
     def add(self, block: Block, role: str, label: str | None = None,
@@ -229,6 +229,11 @@ class _Analyser:
         self.add(block, role)
 
 
+def _last_sentence(text: str) -> str:
+    """The sentence of a lead-in paragraph that introduces its list: its last."""
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z\u201c\u2018])", text.strip())[-1]
+
+
 def _name(text: str) -> str:
     return " ".join(text.split()).rstrip(":").rstrip()
 
@@ -265,8 +270,8 @@ def named_kind(text: str) -> ProvisionKind | None:
 
 def lead_kind(text: str) -> ProvisionKind | None:
     """The kind of the items a lead-in ending in a colon introduces ("You have the right
-    to:", "The NHS also commits:"), or None."""
-    return named_kind(text) if text.rstrip().endswith(":") else None
+    to:", "The NHS also commits:"), read from its last sentence; or None."""
+    return named_kind(_last_sentence(text)) if text.rstrip().endswith(":") else None
 
 
 def item_kind(text: str, lead: str, chapter: str, heading: str, numbered: bool

@@ -13,6 +13,7 @@ from pdfs import (
     COLUMN_SENTENCE,
     FOOTNOTE_TEXT,
     charter_pdf,
+    leaflet_pdf,
     long_pdf,
 )
 
@@ -148,3 +149,23 @@ def test_title_from_the_largest_type_when_metadata_has_none(tmp_path):
     c.save()
     doc = load_document(SourceFile(path))
     assert doc.title == "Winter Pressures Plan"
+
+
+def test_made_pdf_lists_under_plain_lead_ins_take_their_kind(tmp_path):
+    doc = load_document(SourceFile(leaflet_pdf(tmp_path / "leaflet.pdf")))
+    passages = chunk(doc, analyse(doc))
+    kinds = {p.kind for p in passages}
+    assert "objective" not in kinds
+
+    def kind_of(words: str) -> str:
+        return next(p.kind for p in passages if words in doc.text[p.body_start:p.end])
+
+    assert kind_of("ask for a visit outside working hours") == "right"  # its lead-in says
+    assert kind_of("see a doctor within one day") == "right"
+    assert kind_of("a nurse will phone you the day after") == "pledge"  # its marker says
+    assert kind_of("keep the equipment safe and dry") == "responsibility"  # lettered items
+    assert kind_of("tell the team when you feel worse") == "responsibility"
+    lettered = next(p for p in passages if "tell the team when you feel worse" in p.text)
+    # filed under the sentence that introduces the list, not the whole paragraph it ends
+    assert lettered.section == ("Your care at home > "
+                                "While the team cares for you, you have a duty to")
