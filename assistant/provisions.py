@@ -26,9 +26,17 @@ _LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\u
                     r"|\d{1,2}\.\s+|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+)")
 
 
+# what closes a list item rather than its statement: "(pledge); and", "; or", ","
+_MARKER_TAIL = re.compile(r"\s*\((?:right|pledge|responsibility|duty|principle|value)\)"
+                          r"(?=\s*[.;,]?\s*(?:and|or)?\s*$)", re.I)
+_LIST_TAIL = re.compile(r"\s*[;,]\s*(?:and|or)?\s*$")
+
+
 def provision_title(text: str, limit: int = 160) -> str:
-    """The first sentence of a provision, without its bullet or number, cut at `limit`."""
+    """The first sentence of a provision, without its bullet or number, or the kind marker
+    and punctuation that close a list item ("(pledge); and"), cut at `limit`."""
     first = _LABEL.sub("", text.strip().split("\n")[0]).strip()
+    first = _LIST_TAIL.sub("", _MARKER_TAIL.sub("", first)) or first
     m = re.search(r"(?<=[.!?])\s+(?=[A-Z])", first)
     if m and m.start() >= 12:
         first = first[: m.start()]

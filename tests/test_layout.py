@@ -169,3 +169,12 @@ def test_made_pdf_lists_under_plain_lead_ins_take_their_kind(tmp_path):
     # filed under the sentence that introduces the list, not the whole paragraph it ends
     assert lettered.section == ("Your care at home > "
                                 "While the team cares for you, you have a duty to")
+
+
+def test_provision_titles_leave_out_what_closes_a_list_item(constitution):
+    doc, passages = constitution
+    titles = {p.title for p in catalogue_provisions(doc, passages, [], [])}
+    assert "Have a fair pay and contract framework" in titles  # no closing ";"
+    assert not any(re.search(r"\((?:pledge|right)\)|;\s*(?:and)?$", t) for t in titles)
+    assert any(t.startswith("To share with you any correspondence") and t.endswith("care.")
+               for t in titles)  # "(pledge)." keeps its full stop
