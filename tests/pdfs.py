@@ -198,3 +198,44 @@ def long_pdf(path: Path, pages: int) -> Path:
         c.showPage()
     c.save()
     return path
+
+
+# A one-page leaflet whose lists are introduced by plain (not bold) lead-ins, with a pledge
+# given only by a marker after the item and a lettered list: (lead-in or None, lines).
+LEAFLET_TITLE = "Hospital at Home leaflet"
+LEAFLET: list[tuple[str, list[str]]] = [
+    ("heading", ["Your care at home"]),
+    ("body", _column_lines("The team visits you at home instead of a hospital ward, for up to "
+                           "two weeks, and a named nurse plans each visit with you and your "
+                           "family so that the care fits around your day and your home. "
+                           "Your family doctor stays in charge of your care throughout, and "
+                           "the team sends a letter to the practice after every visit.", 60)),
+    ("body", _column_lines("Everything the team lends you is collected within a week of your "
+                           "last visit. The rights set out here make sure that every patient "
+                           "at home can:", 60)),
+    ("item", ["\u2022 ask for a visit outside working hours when they are unwell;"]),
+    ("item", ["\u2022 see a doctor within one day of asking."]),
+    ("body", ["\u2022 a nurse will phone you the day after you go home (pledge)."]),
+    ("body", _column_lines("The team also asks something of you. While the team cares for "
+                           "you, you have a duty to:", 60)),
+    ("item", ["(a) keep the equipment safe and dry;"]),
+    ("item", ["(b) tell the team when you feel worse."]),
+]
+
+
+def leaflet_pdf(path: Path) -> Path:
+    """Write the leaflet above in one column, body text at 11pt and its heading at 16pt."""
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle(LEAFLET_TITLE)
+    _, height = A4
+    y = height - 90
+    for role, lines in LEAFLET:
+        c.setFont("Helvetica-Bold" if role == "heading" else "Helvetica",
+                  16 if role == "heading" else 11)
+        for line in lines:
+            c.drawString(72 if role != "item" else 84, y, line)
+            y -= 24 if role == "heading" else 14
+        y -= 2 if role == "item" else 10
+    c.showPage()
+    c.save()
+    return path

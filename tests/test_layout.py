@@ -13,6 +13,7 @@ from pdfs import (
     COLUMN_SENTENCE,
     FOOTNOTE_TEXT,
     charter_pdf,
+    leaflet_pdf,
     long_pdf,
 )
 
@@ -78,7 +79,11 @@ def test_constitution_rights_one_a_passage_with_section_and_printed_page(constit
     assert gp[0].section.startswith("3a. Patients and the public")
     for p in passages:
         if p.kind == "right":
-            assert p.text.count("You have the right") == 1, p.text[:120]
+            assert p.text.count("You have the right") <= 1, p.text[:120]  # one right each
+    # the staff rights are list items under a lead-in: rights, filed under it
+    fair_pay = [p for p in passages if "have a fair pay and contract framework" in p.text]
+    assert fair_pay[0].kind == "right"
+    assert fair_pay[0].section.endswith("> The rights are there to help ensure that staff")
     staff = [p for p in passages if "duty to protect the confidentiality" in p.text]
     assert staff[0].section == "4b. Staff \u2013 your responsibilities"
 
@@ -144,3 +149,32 @@ def test_title_from_the_largest_type_when_metadata_has_none(tmp_path):
     c.save()
     doc = load_document(SourceFile(path))
     assert doc.title == "Winter Pressures Plan"
+
+
+def test_made_pdf_lists_under_plain_lead_ins_take_their_kind(tmp_path):
+    doc = load_document(SourceFile(leaflet_pdf(tmp_path / "leaflet.pdf")))
+    passages = chunk(doc, analyse(doc))
+    kinds = {p.kind for p in passages}
+    assert "objective" not in kinds
+
+    def kind_of(words: str) -> str:
+        return next(p.kind for p in passages if words in doc.text[p.body_start:p.end])
+
+    assert kind_of("ask for a visit outside working hours") == "right"  # its lead-in says
+    assert kind_of("see a doctor within one day") == "right"
+    assert kind_of("a nurse will phone you the day after") == "pledge"  # its marker says
+    assert kind_of("keep the equipment safe and dry") == "responsibility"  # lettered items
+    assert kind_of("tell the team when you feel worse") == "responsibility"
+    lettered = next(p for p in passages if "tell the team when you feel worse" in p.text)
+    # filed under the sentence that introduces the list, not the whole paragraph it ends
+    assert lettered.section == ("Your care at home > "
+                                "While the team cares for you, you have a duty to")
+
+
+def test_provision_titles_leave_out_what_closes_a_list_item(constitution):
+    doc, passages = constitution
+    titles = {p.title for p in catalogue_provisions(doc, passages, [], [])}
+    assert "Have a fair pay and contract framework" in titles  # no closing ";"
+    assert not any(re.search(r"\((?:pledge|right)\)|;\s*(?:and)?$", t) for t in titles)
+    assert any(t.startswith("To share with you any correspondence") and t.endswith("care.")
+               for t in titles)  # "(pledge)." keeps its full stop

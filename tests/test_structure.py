@@ -206,3 +206,111 @@ def test_split_sentences_splits_lines_and_bullets():
     text = "Objective 15: Improve support, by:\n\n\u2013 early identification; and\n\u2013 respite."
     got = [text[s:e] for s, e in split_sentences(text)]
     assert got == ["Objective 15: Improve support, by:", "early identification; and", "respite."]
+
+
+# ------------------------------------------------------- provisions in documents of any layout
+
+_CHARTER_TEXT = """Community care charter
+
+1. Your rights and our pledges
+
+Everyone who uses the service should understand what it offers.
+
+Getting care
+
+The rights are there to help make sure that residents:
+\u2022 can register with a community nurse team near their home;
+\u2022 are seen by a nurse within two working days of asking; and
+\u2022 can see the notes the team keeps about them.
+
+The service also commits:
+\u2022 to answer every letter within ten working days;
+\u2022 to publish its waiting times every month.
+
+\u2022 to offer an interpreter to anyone who asks for one (pledge).
+
+Visiting
+
+Who may come:
+
+You have the right to ask for a relative to stay with you overnight.
+
+You have the right to:
+(a) have a relative with you at every visit;
+(b) ask for a visit at a time that suits you.
+
+Our pledges to carers
+
+We will give every carer a named contact in the team.
+
+We will ask carers how they are at every visit.
+
+When you are at home, you have a duty to:
+1. keep the equipment the team lends you safe;
+2. tell the team if it stops working.
+
+2. Your responsibilities
+
+\u2022 Tell the team when you move house.
+\u2022 Keep your appointments or cancel them in good time.
+"""
+
+
+@pytest.fixture(scope="module")
+def charter_text(tmp_path_factory):
+    path = tmp_path_factory.mktemp("charter") / "community-care-charter.txt"
+    path.write_text(_CHARTER_TEXT, encoding="utf-8")
+    doc = load_document(SourceFile(path))  # no manifest entry: kinds are detected
+    units = analyse(doc)
+    return doc, units, chunk(doc, units)
+
+
+def _kind_of(units, words: str) -> str | None:
+    """The provision kind of the list item that opens with `words` (after its label)."""
+    item = next(u for u in units if re.sub(r"^(?:\u2022|\([a-z]\)) ", "", u.block.text)
+                .startswith(words))
+    return item.provision.value if item.provision else None
+
+
+def test_list_items_take_their_kind_from_the_lead_in_a_marker_or_the_heading(charter_text):
+    _, units, _ = charter_text
+    assert _kind_of(units, "can register with a community nurse") == "right"  # the lead-in says
+    assert _kind_of(units, "can see the notes the team keeps about") == "right"
+    assert _kind_of(units, "to answer every letter within ten work") == "pledge"  # "... commits:"
+    assert _kind_of(units, "to offer an interpreter to anyone who") == "pledge"  # "(pledge)" marker
+    assert _kind_of(units, "Tell the team when you move house.") == "responsibility"  # its heading
+    assert _kind_of(units, "Keep your appointments or cancel them") == "responsibility"
+    assert _kind_of(units, "have a relative with you at every vis") == "right"  # lettered items
+    assert _kind_of(units, "ask for a visit at a time that suits y") == "right"
+    assert _kind_of(units, "We will give every carer") == "pledge"  # under "Our pledges ..."
+    assert _kind_of(units, "We will ask carers how") == "pledge"
+    assert _kind_of(units, "1. keep the equipment") == "responsibility"  # numbered items
+    assert _kind_of(units, "2. tell the team if it stops") == "responsibility"
+    # the numbered list ends at the next chapter, whose list takes the chapter's kind
+    tell = next(u for u in units if "move house" in u.block.text)
+    assert tell.section == "2. Your responsibilities"
+    assert not any(u.role == "objective" for u in units)
+
+
+def test_list_items_are_filed_under_their_lead_in(charter_text):
+    doc, _, passages = charter_text
+    rights = [p for p in passages if p.kind == "right" and "Getting care" in p.section]
+    assert len(rights) == 3
+    assert {p.section for p in rights} == {
+        "1. Your rights and our pledges > Getting care > "
+        "The rights are there to help make sure that residents"}
+    # the first item's passage carries its lead-in before its own words; the others are items
+    lead = "The rights are there to help make sure that residents:"
+    assert lead in doc.text[rights[0].start:rights[0].body_start]
+    assert all(lead not in p.text for p in rights[1:])
+    assert all(p.text == doc.text[p.start:p.end] for p in passages)
+
+
+def test_a_line_ending_in_a_colon_over_a_paragraph_heads_a_section(charter_text):
+    _, units, _ = charter_text
+    overnight = next(u for u in units if "stay with you overnight" in u.block.text)
+    assert overnight.provision is not None and overnight.provision.value == "right"
+    assert overnight.section == "1. Your rights and our pledges > Who may come"
+    lettered = next(u for u in units if "have a relative with you" in u.block.text)
+    assert lettered.section == ("1. Your rights and our pledges > Who may come > "
+                                "You have the right to")

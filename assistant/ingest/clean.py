@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assistant.errors import IngestError
 from assistant.ingest.layout import raw_blocks, read_layout
+from assistant.ingest.paragraphs import Paragraphs
 from assistant.ingest.read import (
     MAX_PDF_PAGES,
     PRINT_MARK,
@@ -38,11 +39,6 @@ MANIFEST = "manifest.json"
 _SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff\r]")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,4})\s*$")
-_FOOTNOTE = re.compile(r"^\s{0,2}(\d{1,3})\s{1,3}(?=[^\s\d.])")
-_BLOCK_START = re.compile(
-    r"^\s*(?:[\u2022\u2013\u00b7*\-]\s|Objective \d+\s*:|\d+\.\d+\s|\d{1,2}\.\s+\S)"
-)
-_TERMINAL = re.compile(r"[.?!:;\u201d\"\u2019)]\s*$")
 _SUPERSCRIPT = str.maketrans(
     "0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
 )
@@ -233,81 +229,7 @@ class _Cleaner:
     # -- assembly ------------------------------------------------------------------
     def _assemble(self, pages: list[list[str]], page_numbers: list[int | None]):
         """Lines of all pages -> blocks (body and footnotes) -> clean text with page points."""
-        raw_blocks: list[dict] = []  # {"lines": [(line, page)], "kind", "footnote", ...}
-        pending_notes: list[dict] = []
-        footnote_next = 1
-        current: dict | None = None
-
-        def close(block: dict | None) -> None:
-            if block and block["lines"]:
-                raw_blocks.append(block)
-                if block["kind"] == "body":
-                    raw_blocks.extend(pending_notes)
-                    pending_notes.clear()
-
-        # Without blank lines between paragraphs (web text with one paragraph a line, or a
-        # PDF's text layer), a paragraph ends where a line stops short of the full width
-        # after a sentence or a heading, and the next line starts a new sentence.
-        filled = [x for p in pages for x in p if x.strip()]
-        blank = sum(1 for p in pages for x in p if not x.strip())
-        line_breaks_paragraphs = len(filled) > 3 and blank < 0.05 * len(filled)
-        width = sorted(len(x) for x in filled)[int(0.9 * (len(filled) - 1))] if filled else 0
-        for page_no, lines in zip(page_numbers, pages, strict=True):
-            in_notes = False
-            note: dict | None = None
-            first_on_page = True
-            prev_blank = True
-            for line in lines:
-                if not line.strip():
-                    prev_blank = True
-                    if not in_notes and current is not None:
-                        current["ended"] = True
-                    continue
-                m = _FOOTNOTE.match(line)
-                number = int(m.group(1)) if m else 0
-                if m and (prev_blank or in_notes) and footnote_next <= number <= footnote_next + 2:
-                    in_notes = True
-                    footnote_next = int(m.group(1)) + 1
-                    note = {"lines": [], "kind": "footnote", "footnote": int(m.group(1)),
-                            "indent": 0, "page_start": False}
-                    pending_notes.append(note)
-                if in_notes and note is not None:
-                    note["lines"].append((line.strip(), page_no))
-                    prev_blank = False
-                    continue
-                indent = len(line) - len(line.lstrip(" "))
-                starts_block = bool(_BLOCK_START.match(line)) or (
-                    self.markdown and line.lstrip().startswith("#")
-                )
-                continues = False
-                if current is not None and not starts_block:
-                    if first_on_page:
-                        last = current["lines"][-1][0]
-                        continues = line.lstrip()[:1].islower() or not _TERMINAL.search(last)
-                        continues = continues and not current.get("heading")
-                    else:
-                        continues = not current.get("ended")
-                        if continues and line_breaks_paragraphs:
-                            continues = not _paragraph_ends(current["lines"][-1][0], line,
-                                                            width)
-                if continues and current is not None:
-                    current["lines"].append((line.strip(), page_no))
-                    current["ended"] = False
-                else:
-                    close(current)
-                    stripped = line.strip()
-                    heading = None
-                    if self.markdown and stripped.startswith("#"):
-                        heading = len(stripped) - len(stripped.lstrip("#"))
-                        stripped = stripped.lstrip("#").strip()
-                    current = {"lines": [(stripped, page_no)], "kind": "body", "footnote": None,
-                               "indent": indent, "page_start": first_on_page, "heading": heading}
-                first_on_page = False
-                prev_blank = False
-            if current is not None and not in_notes and prev_blank:
-                current["ended"] = True
-        close(current)
-        raw_blocks.extend(pending_notes)
+        raw_blocks = Paragraphs(self.markdown).read(pages, page_numbers)
         footnote_numbers = {b["footnote"] for b in raw_blocks if b["kind"] == "footnote"}
         return self._to_text(raw_blocks, footnote_numbers)
 
@@ -357,15 +279,6 @@ class _Cleaner:
         # footnotes are moved after the paragraph they interrupted: keep points sorted
         page_points.sort()
         return blocks, "\n\n".join(parts), page_points, dict(self.dropped)
-
-
-def _paragraph_ends(previous: str, line: str, width: int) -> bool:
-    """Whether `line` starts a new paragraph after `previous` (see `_assemble`)."""
-    starts_new = line.lstrip()[:1].isupper() or line.lstrip()[:1] in "\u201c\u2018\"'("
-    if not starts_new:
-        return False
-    short = len(previous.rstrip()) < 0.8 * width
-    return short and (bool(_TERMINAL.search(previous)) or len(previous.split()) <= 12)
 
 
 def _remap_points(before: str, after: str, points: list[tuple[int, int]]) -> list[tuple[int, int]]:

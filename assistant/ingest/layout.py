@@ -29,8 +29,9 @@ _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075
                              "\u2078\u2079")
 _EDGE_NUMBER = re.compile(r"^\s*(\d{1,4})\b|\b(\d{1,4})\s*$")
 _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
-_BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf*\-]\s|Objective \d+\s*:"
-                          r"|\d+\.\d+\s|\d{1,2}[a-z]?\.\s+\S)")
+_BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7*\-]\s"
+                          r"|Objective \d+\s*:|\d+\.\d+\s|\d{1,2}[a-z]?\.\s+\S"
+                          r"|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+\S)")
 _TERMINAL = re.compile(r"[.?!:;\u201d\"\u2019)][\u00b9\u00b2\u00b3\u2070-\u2079]*\s*$")
 _BAD_TITLE = re.compile(r"^(untitled|microsoft word|document\d*$)|\.(docx?|indd|pdf|qxd)\b",
                         re.I)
@@ -338,22 +339,7 @@ def raw_blocks(layout: PdfLayout) -> list[dict]:
         prev: Line | None = None
         for x in lines:
             level = 1 if x.size >= 1.15 * body else 0
-            column_start = prev is None or x.top < prev.top - 1
-            if current is None:
-                new = True
-            else:
-                last: Line = current["last"]
-                starts = _starts_block(x.text, last.text)
-                new = bool(starts) or level != current["level"] or (
-                    len(current["lines"]) <= 3 and current["bold"] and not x.bold
-                    and last.text.endswith(":"))
-                if column_start:  # a paragraph cut by a column or page break goes on
-                    new = new or abs(x.size - last.size) > 0.1 * body or not (
-                        x.text[:1].islower()
-                        or (not _TERMINAL.search(last.text) and last.x1 - last.x0 >= full))
-                else:
-                    new = new or x.top - prev.bottom > gap or abs(x.size - prev.size) > 0.15 * body
-            if new:
+            if current is None or _breaks(x, prev, current, level, body, gap, full):
                 close()
                 current = {"lines": [], "kind": "body", "footnote": None, "indent": 0,
                            "page_start": prev is None, "heading": None, "level": level,
@@ -362,18 +348,40 @@ def raw_blocks(layout: PdfLayout) -> list[dict]:
             current["bold"] = current["bold"] and x.bold
             current["last"] = x
             prev = x
-        for note in layout.footnotes[i]:
-            m = _FOOTNOTE_START.match(note[0].text)
-            pending.append({"lines": [(x.text, page_no) for x in note], "kind": "footnote",
-                            "footnote": int(m.group(1)) if m else None, "indent": 0,
-                            "page_start": False, "heading": None, "level": 0})
+        pending += [_footnote_block(note, page_no) for note in layout.footnotes[i]]
     close()
     out.extend(pending)
-    for b in out:  # a short bold line of its own ("Access to health services:") heads a section
+    _mark_headings(out)
+    return out
+
+
+def _breaks(x: Line, prev: Line | None, current: dict, level: int, body: float, gap: float,
+            full: float) -> bool:
+    """Whether line x starts a new block after the block being built."""
+    last: Line = current["last"]
+    new = bool(_starts_block(x.text, last.text)) or level != current["level"] or (
+        len(current["lines"]) <= 3 and current["bold"] and not x.bold
+        and last.text.endswith(":"))
+    if prev is None or x.top < prev.top - 1:  # a paragraph cut by a column or page break goes on
+        return new or abs(x.size - last.size) > 0.1 * body or not (
+            x.text[:1].islower()
+            or (not _TERMINAL.search(last.text) and last.x1 - last.x0 >= full))
+    return new or x.top - prev.bottom > gap or abs(x.size - prev.size) > 0.15 * body
+
+
+def _footnote_block(note: list[Line], page_no) -> dict:
+    m = _FOOTNOTE_START.match(note[0].text)
+    return {"lines": [(x.text, page_no) for x in note], "kind": "footnote",
+            "footnote": int(m.group(1)) if m else None, "indent": 0,
+            "page_start": False, "heading": None, "level": 0}
+
+
+def _mark_headings(blocks: list[dict]) -> None:
+    """A short bold line of its own ("Access to health services:") heads a section."""
+    for b in blocks:
         text = " ".join(t for t, _ in b["lines"])
         if b["kind"] == "body" and not b["level"] and b.get("bold") and len(b["lines"]) <= 3 \
                 and len(text.split()) <= 12 and not re.search(r"[.;,]$", text):
             b["level"] = 2
         if b["level"]:
             b["heading"] = b["level"]
-    return out

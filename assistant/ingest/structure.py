@@ -15,15 +15,21 @@ from assistant.types import Block, Document, ProvisionKind
 _OBJECTIVE = re.compile(r"^(?:[\u2022\u00b7*]\s*)?Objective (\d+)\s*:")
 _PARAGRAPH = re.compile(r"^(\d{1,2}\.\d{1,2})\s+\S")
 _NUMBERED = re.compile(r"^(\d{1,2})\.\s+(\S.*)$", re.S)
-_BULLET = re.compile(r"^[\u2022\u2013\u00b7*\-]\s")
+# bullets as documents print them: "•", "–", "▪", "●", "◦", "■", "‣" and the Symbol font's
+# private-use bullet that word processors write into PDFs
+_BULLET = re.compile(r"^[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7]\s")
+# lettered, roman or bracketed numbers that open the items of a list: "(a)", "b)", "iv)", "2)"
+_LISTED = re.compile(r"^\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+\S")
+_ITEM_LABEL = re.compile(_BULLET.pattern + "|" + _LISTED.pattern[:-2])
+# a line of its own that names what follows and ends in a colon ("Informed choice:"), over
+# a paragraph rather than a list; and the start of such a paragraph
+_SUBHEADING = re.compile(r"^[A-Z][^\n.;:!?]{2,80}:$")
+_PROSE = re.compile(r"^[A-Z\u201c\u2018\"']")
+# the longest paragraph a sub-heading that names one kind makes a provision of that kind
+_STATEMENT_WORDS = 60
 _QUESTIONS_HEADING = re.compile(r"^consultation questions?$", re.I)
 _ENDS_SENTENCE = re.compile(r"[.!?;,:]$")
 _LAYOUT_CHAPTER = re.compile(r"^\d{1,2}[a-z]?\.\s+\S")
-_RIGHT = re.compile(r"^(?:you|patients?|staff|everyone|every\w*) (?:have|has) (?:the|a) right\b",
-                    re.I)
-_RESPONSIBILITY = re.compile(r"^(?:please\b|you should\b|you have a duty\b|you must\b)", re.I)
-_PLEDGE = re.compile(r"\(pledge\)|^the nhs (?:also )?commits to\b", re.I)
-_PLEDGE_LEAD = re.compile(r"\bcommits?\b[^.]*:$", re.I)
 _PRINCIPLES = re.compile(r"\bprinciples?\b", re.I)
 _VALUES = re.compile(r"\bvalues\b", re.I)
 _VALUE_NAME = re.compile(r"^([A-Z][^.!?:]{2,60})\.\s+\S")
@@ -73,119 +79,214 @@ class Unit:
 
 def analyse(doc: Document) -> list[Unit]:
     """Return one Unit per block of `doc`, in order."""
-    blocks = doc.blocks
-    has_numbered_objectives = any(
-        b.kind == "body" and _OBJECTIVE.match(b.text) for b in blocks
-    )
-    charter = ProvisionKind.RIGHT in provision_kinds(doc.kind)
-    # a document read with its layout says which lines are headings; text is not guessed at
-    layout_headings = any(b.level for b in blocks)
-    objectives_from_headings = heading_objectives(doc.kind)
-    units: list[Unit] = []
-    chapter = ""
-    heading = ""
-    lead = ""  # the line that introduces the current list ("The NHS also commits:")
-    in_questions = False
-    heading_objectives_seen = 0
-    counts: dict[ProvisionKind, int] = {}
-    last_role = ""
+    return _Analyser(doc).run()
 
-    def path() -> str:
-        return " > ".join(p for p in (chapter, heading) if p)
 
-    for i, block in enumerate(blocks):
+class _Analyser:
+    """Walks a document's blocks once, keeping the heading path, the list lead-in in force
+    and the counts of each provision kind."""
+
+    def __init__(self, doc: Document) -> None:
+        self.blocks = doc.blocks
+        self.has_numbered_objectives = any(
+            b.kind == "body" and _OBJECTIVE.match(b.text) for b in self.blocks)
+        self.charter = ProvisionKind.RIGHT in provision_kinds(doc.kind)
+        # a document read with its layout says which lines are headings; text is not guessed at
+        self.layout_headings = any(b.level for b in self.blocks)
+        self.objectives_from_headings = heading_objectives(doc.kind)
+        self.units: list[Unit] = []
+        self.chapter = ""
+        self.heading = ""
+        self.lead = ""  # the line that introduces the current list ("The NHS also commits:")
+        self.in_questions = False
+        self.heading_objectives_seen = 0
+        self.counts: dict[ProvisionKind, int] = {}
+        self.last_role = ""
+
+    def path(self, lead: bool = False) -> str:
+        parts = (self.chapter, self.heading, _name(_last_sentence(self.lead)) if lead else "")
+        return " > ".join(p for p in parts if p)
+
+    def add(self, block: Block, role: str, label: str | None = None,
+            number: str | None = None, provision: ProvisionKind | None = None,
+            remember: bool = True) -> None:
+        in_list = provision is not None and bool(self.lead) and self.is_item(block.text, True)
+        self.units.append(Unit(block, role, self.path(in_list), self.chapter, label, number,
+                               provision))
+        if remember:
+            self.last_role = role
+
+    def run(self) -> list[Unit]:
+        for i, block in enumerate(self.blocks):
+            nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
+            self.step(block, nxt if nxt is not None and nxt.kind == "body" else None)
+        return self.units
+
+    def step(self, block: Block, nxt: Block | None) -> None:
+        next_is_bullet = bool(nxt and _BULLET.match(nxt.text))
+        next_is_item = bool(nxt and self.is_item(nxt.text, True))
         text = block.text.strip()
-        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
-        next_is_bullet = bool(nxt and nxt.kind == "body" and _BULLET.match(nxt.text))
         if block.kind == "footnote":
-            units.append(Unit(block, "footnote", path(), chapter, f"Footnote {block.footnote}",
-                              str(block.footnote)))
-            continue
-        m_obj = _OBJECTIVE.match(text)
-        m_par = _PARAGRAPH.match(text)
+            self.units.append(Unit(block, "footnote", self.path(), self.chapter,
+                                   f"Footnote {block.footnote}", str(block.footnote)))
+            return
+        if next_is_item and text.endswith(":") and self.opens_list(block, text):
+            self.lead = text
+            self.add(block, "lead")
+            return
+        if not self.is_item(text, bool(self.lead)) and block.kind != "heading":
+            self.lead = ""
+        if self.charter and block.kind == "body" and self.provision(block, text):
+            return
+        role = self.heading_role(block, text, next_is_bullet, nxt)
+        if role is None:
+            self.body(block, text)
+            return
+        self.enter(block, role, text, next_is_bullet)
+
+    def is_item(self, text: str, numbered: bool) -> bool:
+        """Whether a block is a list item; "2. ..." counts when `numbered` and the document
+        has provisions (the items of a lead-in such as "You have the right to:")."""
+        if _is_item(text):
+            return True
+        # a short numbered line with no closing stop is a chapter ("2. Your responsibilities")
+        return numbered and self.charter and bool(_NUMBERED.match(text)) and not (
+            len(text) <= 80 and not _ENDS_SENTENCE.search(text.rstrip()))
+
+    def opens_list(self, block: Block, text: str) -> bool:
+        """A line ending in a colon before a list leads into it: a layout sub-heading, or,
+        in a document with provisions, a sentence that says what kind its items are."""
+        if block.kind == "heading":
+            return block.level == 2
+        return self.charter and lead_kind(text) is not None
+
+    def provision(self, block: Block, text: str) -> bool:
         m_num = _NUMBERED.match(text)
-        if block.kind == "heading" and block.level == 2 and text.endswith(":") and next_is_bullet:
-            lead = text
-            units.append(Unit(block, "lead", path(), chapter))
-            last_role = "lead"
-            continue
-        if not _BULLET.match(text):
-            lead = "" if block.kind != "heading" else lead
-        kind = _provision(text, lead, chapter, bool(m_num)) if charter and block.kind == "body" \
-            else None
-        if kind is not None:
-            counts[kind] = counts.get(kind, 0) + 1
-            number = m_num.group(1) if kind is ProvisionKind.PRINCIPLE and m_num \
-                else str(counts[kind])
-            label = f"{kind.label} {number}" if kind is ProvisionKind.PRINCIPLE else kind.label
-            units.append(Unit(block, "provision", path(), chapter, label, number, kind))
-            last_role = "provision"
-            continue
-        if block.kind == "heading" and (block.level == 1 or _LAYOUT_CHAPTER.match(text)):
-            role = "chapter"
-        elif block.kind == "heading":
-            role = "heading"
-        elif m_obj:
-            units.append(Unit(block, "objective", path(), chapter, f"Objective {m_obj.group(1)}",
-                              m_obj.group(1)))
-            last_role = "objective"
-            continue
-        elif m_par:
-            units.append(Unit(block, "paragraph", path(), chapter, m_par.group(1)))
-            last_role = "paragraph"
-            continue
-        elif m_num and in_questions and text.rstrip().endswith("?"):
-            units.append(Unit(block, "question", path(), chapter, f"Question {m_num.group(1)}",
-                              m_num.group(1)))
-            last_role = "question"
-            continue
-        elif _BULLET.match(text):
-            role = "subbullet" if last_role in {"objective", "subbullet"} else "bullet"
-            units.append(Unit(block, role, path(), chapter))
-            if role == "subbullet":
-                last_role = "subbullet"
-            continue
-        elif (m_num and block.indent <= 1 and len(text) <= 80
-              and not _ENDS_SENTENCE.search(text)):
-            role = "chapter"
-        elif not layout_headings and _is_heading(text, next_is_bullet):
-            role = "heading"
-        else:
-            units.append(Unit(block, "text", path(), chapter))
-            last_role = "text"
-            continue
+        kind = item_kind(text, self.lead if self.is_item(text, True) else "", self.chapter,
+                         self.heading, bool(m_num))
+        if kind is None:
+            return False
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        number = m_num.group(1) if kind is ProvisionKind.PRINCIPLE and m_num \
+            else str(self.counts[kind])
+        label = f"{kind.label} {number}" if kind is ProvisionKind.PRINCIPLE else kind.label
+        self.add(block, "provision", label, number, kind)
+        return True
 
-        # headings change the section path
-        name = " ".join(text.split()).rstrip(":").rstrip()
-        if role == "chapter":
-            chapter, heading = name, ""
-            in_questions = False
-        else:
-            heading = name
-            in_questions = bool(_QUESTIONS_HEADING.match(heading))
-        if (role == "heading" and next_is_bullet and not has_numbered_objectives
-                and objectives_from_headings):
-            # in a mandate, a heading followed by bullet goals is itself an objective
-            heading_objectives_seen += 1
-            n = str(heading_objectives_seen)
-            units.append(Unit(block, "objective", path(), chapter, f"Objective {n}", n))
-            last_role = "objective"
-            continue
-        units.append(Unit(block, role, path(), chapter))
-        last_role = role
-    return units
-
-
-def _provision(text: str, lead: str, chapter: str, numbered: bool) -> ProvisionKind | None:
-    """The kind of provision a body block states, from its wording and the list it is in."""
-    bullet = bool(_BULLET.match(text))
-    item = _BULLET.sub("", text, count=1) if bullet else text
-    if bullet and lead:
-        if _PLEDGE_LEAD.search(lead) or _PLEDGE.search(item):
-            return ProvisionKind.PLEDGE
-        if _RESPONSIBILITY.match(lead):
-            return ProvisionKind.RESPONSIBILITY
+    def heading_role(self, block: Block, text: str, next_is_bullet: bool, nxt: Block | None
+                     ) -> str | None:
+        """"chapter" or "heading" when the block starts a section, else None."""
+        if block.kind == "heading":
+            return "chapter" if block.level == 1 or _LAYOUT_CHAPTER.match(text) else "heading"
+        if _OBJECTIVE.match(text) or _PARAGRAPH.match(text) or _BULLET.match(text):
+            return None
+        m_num = _NUMBERED.match(text)
+        if m_num and self.in_questions and text.rstrip().endswith("?"):
+            return None
+        if m_num and block.indent <= 1 and len(text) <= 80 and not _ENDS_SENTENCE.search(text):
+            return "chapter"
+        if not self.layout_headings and _is_heading(text, next_is_bullet):
+            return "heading"
+        if self.charter and _SUBHEADING.match(text) and nxt is not None \
+                and _PROSE.match(nxt.text) and not _is_item(nxt.text):
+            return "heading"  # "Access to health services:" over the rights it files
         return None
+
+    def body(self, block: Block, text: str) -> None:
+        """A block that is not a heading: an objective, a numbered paragraph, a consultation
+        question, a list item or running text."""
+        m_obj = _OBJECTIVE.match(text)
+        m_num = _NUMBERED.match(text)
+        if m_obj:
+            self.add(block, "objective", f"Objective {m_obj.group(1)}", m_obj.group(1))
+        elif _PARAGRAPH.match(text):
+            self.add(block, "paragraph", _PARAGRAPH.match(text).group(1))
+        elif m_num and self.in_questions and text.rstrip().endswith("?"):
+            self.add(block, "question", f"Question {m_num.group(1)}", m_num.group(1))
+        elif _BULLET.match(text):
+            role = "subbullet" if self.last_role in {"objective", "subbullet"} else "bullet"
+            self.add(block, role, remember=role == "subbullet")
+        else:
+            self.add(block, "text")
+
+    def enter(self, block: Block, role: str, text: str, next_is_bullet: bool) -> None:
+        """A heading: it changes the section path (and, in a mandate, a heading followed by
+        bullet goals is itself an objective)."""
+        name = _name(text)
+        self.lead = ""
+        if role == "chapter":
+            self.chapter, self.heading = name, ""
+            self.in_questions = False
+        else:
+            self.heading = name
+            self.in_questions = bool(_QUESTIONS_HEADING.match(name))
+        if (role == "heading" and next_is_bullet and not self.has_numbered_objectives
+                and self.objectives_from_headings):
+            self.heading_objectives_seen += 1
+            n = str(self.heading_objectives_seen)
+            self.add(block, "objective", f"Objective {n}", n)
+            return
+        self.add(block, role)
+
+
+def _last_sentence(text: str) -> str:
+    """The sentence of a lead-in paragraph that introduces its list: its last."""
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z\u201c\u2018])", text.strip())[-1]
+
+
+def _name(text: str) -> str:
+    return " ".join(text.split()).rstrip(":").rstrip()
+
+
+_RIGHT = re.compile(r"^(?:you|patients?|staff|everyone|every\w*) (?:have|has) (?:the|a) right\b",
+                    re.I)
+_RESPONSIBILITY = re.compile(r"^(?:please\b|you should\b|you have a duty\b|you must\b)", re.I)
+_PLEDGE = re.compile(r"^the nhs (?:also )?commits to\b", re.I)
+# a kind stated after the item: "... to research studies (pledge); and"
+_MARKER = re.compile(r"\((right|pledge|responsibility|duty|principle|value)\)", re.I)
+# the words that name a kind in a lead-in or a heading ("The rights are there to ensure that
+# staff:", "The NHS also commits:", "Your responsibilities")
+_KIND_WORDS = (
+    (ProvisionKind.RIGHT, re.compile(r"\brights?\b", re.I)),
+    (ProvisionKind.PLEDGE, re.compile(r"\b(?:pledges?|commits?|promises?)\b", re.I)),
+    (ProvisionKind.RESPONSIBILITY,
+     re.compile(r"\b(?:responsibilit(?:y|ies)|duty|duties|you should|you must|please)\b",
+                re.I)),
+    (ProvisionKind.PRINCIPLE, re.compile(r"\bprinciples?\b", re.I)),
+    (ProvisionKind.VALUE, re.compile(r"\bvalues\b", re.I)),
+)
+_MARKER_KIND = {"right": ProvisionKind.RIGHT, "pledge": ProvisionKind.PLEDGE,
+                "responsibility": ProvisionKind.RESPONSIBILITY,
+                "duty": ProvisionKind.RESPONSIBILITY, "principle": ProvisionKind.PRINCIPLE,
+                "value": ProvisionKind.VALUE}
+
+
+def named_kind(text: str) -> ProvisionKind | None:
+    """The one provision kind a lead-in or heading names, or None when it names none or
+    several ("your rights and NHS pledges to you")."""
+    named = [kind for kind, words in _KIND_WORDS if words.search(text)]
+    return named[0] if len(named) == 1 else None
+
+
+def lead_kind(text: str) -> ProvisionKind | None:
+    """The kind of the items a lead-in ending in a colon introduces ("You have the right
+    to:", "The NHS also commits:"), read from its last sentence; or None."""
+    return named_kind(_last_sentence(text)) if text.rstrip().endswith(":") else None
+
+
+def item_kind(text: str, lead: str, chapter: str, heading: str, numbered: bool
+              ) -> ProvisionKind | None:
+    """The kind of provision a body block states: from a kind marker after it ("(pledge)"),
+    the lead-in of its list, its own wording ("You have the right to ..."), or the heading
+    over it when that names one kind: a list item under its sub-heading or chapter ("Your
+    responsibilities"), a short paragraph under its sub-heading ("Our pledges to carers")."""
+    bullet = _is_item(text) or bool(lead)
+    item = _ITEM_LABEL.sub("", text, count=1) if bullet else text
+    marker = _MARKER.search(item)
+    if marker:
+        return _MARKER_KIND[marker.group(1).lower()]
+    if bullet and lead:
+        return lead_kind(lead)
     if _RIGHT.match(item):
         return ProvisionKind.RIGHT
     if _PLEDGE.search(item):
@@ -196,7 +297,16 @@ def _provision(text: str, lead: str, chapter: str, numbered: bool) -> ProvisionK
         return ProvisionKind.PRINCIPLE
     if _VALUES.search(chapter) and _VALUE_NAME.match(item) and len(item.split(".")[0].split()) <= 6:
         return ProvisionKind.VALUE
+    if bullet:
+        return named_kind(heading) or named_kind(chapter)
+    if heading and len(item.split()) <= _STATEMENT_WORDS and item.rstrip()[-1:] in ".!?":
+        return named_kind(heading)  # a short paragraph under "Our pledges to carers"
     return None
+
+
+def _is_item(text: str) -> bool:
+    """Whether a block is an item of a list: bulleted, lettered or numbered in brackets."""
+    return bool(_BULLET.match(text) or _LISTED.match(text))
 
 
 def _is_heading(text: str, next_is_bullet: bool) -> bool:

@@ -1,7 +1,7 @@
 """Provisions of every kind: the catalogue built at ingest, and `ProvisionRanker.rank`, which
 provisions (rights, pledges, principles, values, responsibilities) a question falls under.
 
-Objectives are ranked by `assistant.objectives.ObjectiveMapper` (their narrative matters);
+Objectives are ranked by `assistant.search.objectives.ObjectiveMapper` (their narrative matters);
 the other kinds are short, self-contained statements, ranked by the cosine of the question
 and the provision's own passage, with its section heading ("Informed choice") embedded."""
 
@@ -22,12 +22,21 @@ from assistant.types import (
 )
 
 _KINDS = {k.value for k in ProvisionKind}
-_LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-]\s*|\d{1,2}\.\s+)")
+_LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7]\s*"
+                    r"|\d{1,2}\.\s+|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+)")
+
+
+# what closes a list item rather than its statement: "(pledge); and", "; or", ","
+_MARKER_TAIL = re.compile(r"\s*\((?:right|pledge|responsibility|duty|principle|value)\)"
+                          r"(?=\s*[.;,]?\s*(?:and|or)?\s*$)", re.I)
+_LIST_TAIL = re.compile(r"\s*[;,]\s*(?:and|or)?\s*$")
 
 
 def provision_title(text: str, limit: int = 160) -> str:
-    """The first sentence of a provision, without its bullet or number, cut at `limit`."""
+    """The first sentence of a provision, without its bullet or number, or the kind marker
+    and punctuation that close a list item ("(pledge); and"), cut at `limit`."""
     first = _LABEL.sub("", text.strip().split("\n")[0]).strip()
+    first = _LIST_TAIL.sub("", _MARKER_TAIL.sub("", first)) or first
     m = re.search(r"(?<=[.!?])\s+(?=[A-Z])", first)
     if m and m.start() >= 12:
         first = first[: m.start()]
