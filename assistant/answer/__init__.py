@@ -1,2 +1,2 @@
-"""Question -> Answer: `judge` (answer or refuse), `compose` (a readable cited answer),
-with `followup` and `glossary` reading the question."""
+"""Question -> Answer: `query` (the question analysed once, with `glossary`), `judge`
+(answer or refuse), `compose` (a readable cited answer, quoted by `quotes`)."""

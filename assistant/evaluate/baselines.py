@@ -13,20 +13,16 @@ Search = Callable[[str, int], list[set[str]]]
 
 
 def bm25_only(retriever) -> Search:
-    ids = [p.id for p in retriever.index.passages]
-
     def search(query: str, k: int) -> list[set[str]]:
-        rows, _ = retriever.lexical(query, k, None)
-        return [{ids[r]} for r in rows]
+        return [{i} for i, _ in retriever.store.search(terms=query, k=k)]
 
     return search
 
 
 def dense_only(retriever) -> Search:
-    ids = [p.id for p in retriever.index.passages]
-
     def search(query: str, k: int) -> list[set[str]]:
-        return [{ids[r]} for r in retriever.dense(retriever.embedder.embed(query), k, None)]
+        vector = retriever.embedder.embed(query)
+        return [{i} for i, _ in retriever.store.search(vector=vector, k=k)]
 
     return search
 

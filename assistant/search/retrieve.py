@@ -14,8 +14,6 @@ paragraphs 3.19-3.21, not Objective 15 among unrelated passages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from llama_index.core.schema import QueryBundle
 
@@ -52,20 +50,6 @@ class Retriever:
         if not doc_ids:
             return None
         return np.isin(self._doc_of, list(doc_ids))
-
-    def dense(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None
-              ) -> list[int]:
-        """Passage rows by descending cosine, from the store (filters applied inside it)."""
-        found = self.store.search(vector=vector, k=n, filters=doc_filter(doc_ids))
-        return [self.index.by_id[i] for i, _ in found]
-
-    def lexical(self, query: str, n: int, doc_ids: Sequence[str] | None = None
-                ) -> tuple[list[int], dict]:
-        """Passage rows by descending lexical score, with the scores (empty if no term
-        matches), from the store (filters applied inside it)."""
-        found = self.store.search(terms=query, k=n, filters=doc_filter(doc_ids))
-        rows = [self.index.by_id[i] for i, _ in found]
-        return rows, {self.index.by_id[i]: s for i, s in found}
 
     def search(self, query: Query, k: int = 5, objectives: list | None = None) -> list[Hit]:
         """Return the k best passages for the query (from its documents when it names some).
