@@ -14,6 +14,24 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
+# A section is written as its headings, outermost first, joined by this: "3. Chapter > Heading".
+SECTION_SEPARATOR = " > "
+
+
+def section_path(section: str) -> tuple[str, ...]:
+    """A section's headings, outermost first (() for none)."""
+    return tuple(section.split(SECTION_SEPARATOR)) if section else ()
+
+
+def chapter_of(section: str) -> str:
+    """A section's outermost heading (its chapter), or ""."""
+    return section_path(section)[0] if section else ""
+
+
+def heading_of(section: str) -> str:
+    """A section's innermost heading, or ""."""
+    return section_path(section)[-1] if section else ""
+
 
 @dataclass
 class Block:

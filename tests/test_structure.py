@@ -314,3 +314,12 @@ def test_a_line_ending_in_a_colon_over_a_paragraph_heads_a_section(charter_text)
     lettered = next(u for u in units if "have a relative with you" in u.block.text)
     assert lettered.section == ("1. Your rights and our pledges > Who may come > "
                                 "You have the right to")
+
+
+def test_a_section_is_read_as_its_headings_outermost_first():
+    from assistant.types import chapter_of, heading_of, section_path
+
+    assert section_path("3. Supporting people > Carers") == ("3. Supporting people", "Carers")
+    assert chapter_of("3. Supporting people > Carers") == "3. Supporting people"
+    assert heading_of("3. Supporting people > Carers") == "Carers"
+    assert section_path("") == () and chapter_of("") == heading_of("") == ""

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from assistant.answer.quotes import display_title
-from assistant.types import Answer, Objective, ObjectiveMatch
+from assistant.types import Answer, Objective, ObjectiveMatch, section_path
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM turns bare URLs and e-mail addresses into links even when escaped; an invisible word
@@ -77,7 +77,7 @@ def location(section: str, paragraph: str | None, page: int | None, title: str =
     A section that only repeats the document `title` (a web page's) is left out."""
     parts = []
     if section and section.strip() != title.strip():
-        parts.append(" › ".join(s.strip() for s in section.split(" > ")))
+        parts.append(" › ".join(s.strip() for s in section_path(section)))
     if paragraph:
         parts.append(paragraph if not paragraph[:1].isdigit() else f"paragraph {paragraph}")
     if page:

@@ -23,6 +23,7 @@ from assistant.types import (
     ProvisionKind,
     ProvisionMatch,
     Query,
+    chapter_of,
 )
 
 REFUSAL = "The documents do not cover this question. The closest passages are listed below."
@@ -209,7 +210,7 @@ def listed_provisions(kind: ProvisionKind, question: str, provisions: list[Provi
     for p in provisions:
         if p.kind is kind and (not doc_ids or p.doc_id in doc_ids):
             groups.setdefault((p.doc_id, ""), []).append(p)
-            groups.setdefault((p.doc_id, p.section.split(" > ")[0]), []).append(p)
+            groups.setdefault((p.doc_id, chapter_of(p.section)), []).append(p)
     whole = [items for (_, chapter), items in groups.items()
              if not chapter and len(items) <= max_listed]
     if len(whole) == 1:

@@ -16,7 +16,15 @@ from assistant.search.objectives import ObjectiveMapper
 from assistant.search.provisions import ProvisionRanker
 from assistant.search.retrieve import Retriever
 from assistant.search.sentences import score_sentences
-from assistant.types import ConsultationQuestion, Hit, Objective, Provision, Query, ScoredSentence
+from assistant.types import (
+    ConsultationQuestion,
+    Hit,
+    Objective,
+    Provision,
+    Query,
+    ScoredSentence,
+    chapter_of,
+)
 
 
 @dataclass
@@ -96,5 +104,5 @@ class EvidenceFinder:
         hits = [h for h in self.retriever.search(replace(query, doc_ids=(q.doc_id,)), n)
                 if h.passage.kind != "question"]
         chapter = (q.chapter or "").strip()
-        hits.sort(key=lambda h: h.passage.section.split(" > ")[0].strip() != chapter)
+        hits.sort(key=lambda h: chapter_of(h.passage.section).strip() != chapter)
         return hits[:k]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.types import chapter_of
 from ui import state, theme
 from ui.render import location, md_escape, md_text, short_title
 
@@ -17,7 +18,7 @@ def related_objectives(question, objectives) -> tuple[list, bool]:
     mine = [o for o in objectives if o.doc_id == question.doc_id]
     chapter = (question.chapter or "").strip()
     if chapter and chapter.lower() != "overarching":
-        same = [o for o in mine if o.section.split(" > ")[0].strip() == chapter]
+        same = [o for o in mine if chapter_of(o.section).strip() == chapter]
         if same:
             return same, False
     return mine, True
