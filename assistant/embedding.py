@@ -34,6 +34,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.files import atomic_path, file_lock
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +281,7 @@ def onnx_model(model_path: Path, cache_dir: Path, quantized: bool) -> Path:
             f"Cannot write the ONNX model cache in {cache_dir} ({exc.strerror}); set "
             "ASSISTANT_MODEL_CACHE_DIR to a writable folder."
         ) from exc
-    with _file_lock(folder / ".lock"):
+    with file_lock(folder / ".lock"):
         if target.exists():  # another process exported it while we waited
             return target
         logger.info("exporting %s to ONNX in %s (once)", model_path, folder)
@@ -307,27 +308,13 @@ def _export_key(model_path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):
-    import fcntl
-
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
 def _written_as(target: Path, failure: str, fix: str):
     """Yield a temporary path to write; on success it replaces `target` atomically, on any
     failure it is removed and one AssistantError says what failed and how to go on."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        yield tmp
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            yield tmp
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
         raise AssistantError(f"{failure} ({type(exc).__name__}: {exc}); {fix}.") from exc
 
 
