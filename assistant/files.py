@@ -52,7 +52,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` to write (by any writer: np.save, an exporter);
     when the block ends without error it replaces `path` in one step, durably, so a reader
     sees the old file or the new one, never half. On error the temporary file is removed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # the suffix is kept last: some writers add their own otherwise (np.save adds .npy)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
         with open(tmp, "rb+") as f:
