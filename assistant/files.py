@@ -29,6 +29,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def file_size(path: Path) -> int:
+    """Bytes in `path`, or 0 if it cannot be read."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 @contextlib.contextmanager
 def file_lock(path: Path, wait: bool = True) -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if missing) for the block: other processes,

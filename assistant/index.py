@@ -38,7 +38,7 @@ from assistant.chunking import catalogue, chunk
 from assistant.config import Settings
 from assistant.corpus import discover, load_document
 from assistant.errors import IndexMismatchError, IndexMissingError, IngestError
-from assistant.files import LockBusyError, file_lock, fsync_dir
+from assistant.files import LockBusyError, file_lock, file_size, fsync_dir
 from assistant.files import write_atomic as _write_atomic
 from assistant.persist import (  # noqa: F401 (IndexData and the file names: the index's API)
     REQUIRED_FILES,
@@ -172,6 +172,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
                              settings_fingerprint(settings)["vectors"])
     embedding = Embedding(settings, embedder, cache, notify, show_progress)
     records = _Records()
+    read = np.cumsum([0] + [file_size(src.path) for src in sources])  # bytes, to guess time left
     notify(0.0, f"Reading {sources[0].path.name}")
     try:
         # the next document is read and analysed while this one is embedded (ONNX Runtime
@@ -180,7 +181,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
             first = len(records.passages), len(records.objectives)
             _add_document(records, doc, units, settings)
             report.indexed.append(doc.doc_id)
-            embedding.add(_texts(records, *first).all, n + 1, len(sources))
+            embedding.add(_texts(records, *first).all, read[n + 1] / max(read[-1], 1))
             if n + 1 < len(sources):
                 notify(embedding.fraction, f"Read {n + 1} of {len(sources)} files")
     finally:

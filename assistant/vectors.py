@@ -79,8 +79,9 @@ class Embedding:
         self._known = 0  # texts to embed among the documents read so far
         self.fraction = 0.0  # of the whole ingest, last reported
 
-    def add(self, texts: list[str], docs_read: int, docs_total: int) -> None:
-        """Embed those of `texts` that have no vector yet."""
+    def add(self, texts: list[str], read: float) -> None:
+        """Embed those of `texts` that have no vector yet; `read` is the part of the input
+        read so far (by bytes), from which the texts still to come are guessed."""
         missing = sorted({k: t for k, t in ((text_key(t), t) for t in texts)
                           if k not in self.cache}.items())
         if not missing:
@@ -94,7 +95,7 @@ class Embedding:
         base = self.embedded
         self._known += len(missing)
         # the texts of documents not read yet, guessed from those read
-        expected = max(self._known, round(self._known * docs_total / max(docs_read, 1)))
+        expected = max(self._known, round(self._known / max(read, 1e-3)))
         self._open_bar(expected)
 
         def progress(done: int, total: int) -> None:
