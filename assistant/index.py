@@ -8,14 +8,13 @@ Layout of `index/`:
         passages.jsonl      passages with offsets, sections, paragraphs, pages, sentences
         objectives.jsonl    the objective catalogue;  questions.jsonl: consultation questions
         passage_vectors.npy, sentence_vectors.npy
-                            passage and sentence vectors (float16, unit length), memory-mapped
-                            at load, so a large index costs page cache rather than heap
+                            passage and sentence vectors (float16, unit length), mapped
         vectors.npz         objective and heading vectors (float32), sentence offsets
         faiss.index         dense index (llama-index FaissVectorStore)
         bm25/               lexical index (llama-index BM25Retriever)
 
 A build is written aside and only then made CURRENT, so a failed or killed build never
-damages the index in use. Vectors of unchanged text are reused, never re-embedded.
+damages the index in use; unchanged text is never re-embedded. Files: assistant/persist.py.
 """
 
 from __future__ import annotations
@@ -225,6 +224,10 @@ def _documents(settings: Settings, sources: list, report: BuildReport,
         doc.doc_id = _unique_id(doc.doc_id, taken)
         taken.add(doc.doc_id)
         yield n, doc, analyse(doc)
+    # idle while the last file is embedded: import what writing the index needs (~2 s)
+    import faiss  # noqa: F401
+    import llama_index.retrievers.bm25  # noqa: F401
+    import llama_index.vector_stores.faiss  # noqa: F401
 
 
 def _add_document(records: _Records, doc: Document, units: list, settings: Settings) -> None:
