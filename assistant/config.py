@@ -43,8 +43,8 @@ class Settings:
     rrf_k: int = 60
     max_file_mb: int = 200
     batch_size: int = 64
-    # embedding backend: "onnx-int8" (default), "onnx" or "torch"; see embedding.py
-    embedding_backend: str = "onnx-int8"
+    # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see embedding.py
+    embedding_backend: str = "onnx"
     # log every question with its answer and sources for trainers (False: only rated answers
     # are kept, and a reload does not bring a conversation back)
     log_questions: bool = True

@@ -2,15 +2,17 @@
 
 Three interchangeable backends compute the same embedding (mean-pooled, unit length):
 
-- ``onnx-int8`` (default): the bundled model exported to ONNX on this machine, its weight
-  matrices quantised to int8 (dynamic, per channel), run by ONNX Runtime. Its vectors differ
-  slightly from float32 ones (cosine ~0.99); every evaluation figure stays inside the
-  float32 figure's interval, and it embeds ~1.5x faster per CPU-second (BENCHMARKS.md).
-- ``onnx``: the same export at float32. Its vectors equal PyTorch's (cosine 1.00000).
+- ``onnx`` (default): the bundled model exported to ONNX on this machine, run by ONNX
+  Runtime at float32. Its vectors equal PyTorch's (cosine 1.00000), so indexes built with
+  either agree; it embeds faster, and it does not import PyTorch at all, which takes
+  seconds off every cold start (BENCHMARKS.md).
+- ``onnx-int8``: the same export with its weight matrices quantised to int8 (dynamic, per
+  channel). ~1.5x faster per CPU-second, but its vectors differ slightly (cosine ~0.99, and
+  activations are quantised per batch, so a text's vector depends a little on its batch):
+  evaluation figures stay inside their intervals, yet single answers change (a list's lead
+  sentence is no longer quoted first for one test question), so it is not the default.
 - ``torch``: sentence-transformers' own PyTorch model.
 
-Neither ONNX backend imports PyTorch, which takes seconds off every cold start. An index
-records which vectors it holds (int8 or float32) and is never mixed with the other kind.
 Choose one with ``Settings.embedding_backend`` (``ASSISTANT_EMBEDDING_BACKEND``). The ONNX
 files (assistant/onnxexport.py) are exported from the bundled weights the first time they
 are needed (no download: PyTorch and ONNX Runtime do it locally, about 10 s) and kept in

@@ -21,7 +21,7 @@ TEXTS = [
 
 
 def test_settings_backend_is_honoured_and_int8_really_embeds_at_int8(embedder):
-    from assistant.embedding import DEFAULT_BACKEND, embedder_for
+    from assistant.embedding import embedder_for
 
     int8 = embedder_for(Settings(embedding_backend="onnx-int8"))
     fp32 = embedder_for(Settings(embedding_backend="onnx"))
@@ -33,8 +33,7 @@ def test_settings_backend_is_honoured_and_int8_really_embeds_at_int8(embedder):
     # the same embedding, computed with int8 weights: close to float32, never identical
     assert cos.min() > 0.95
     assert not np.allclose(a, b, atol=1e-4)
-    assert embedder.backend == DEFAULT_BACKEND == "onnx-int8"
-    assert np.allclose(a, embedder.embed_batch(TEXTS), atol=1e-5)
+    assert np.allclose(b, embedder.embed_batch(TEXTS), atol=1e-5)
 
 
 def test_settings_batch_size_and_model_cache_dir_are_honoured(tmp_path):
