@@ -1,5 +1,7 @@
 """Profile one whole ingest of the bench's ~160-page PDF (never seen: a fresh index) in this
-process with pyinstrument, and print where the seconds go by project function and by stage.
+process with pyinstrument, and print where the seconds go by project function. Reading runs
+in its own thread, which pyinstrument does not sample: the time the ingest waits for it
+shows as `read_ahead` (Queue.get) under `_build`.
 
     python -m bench.profile_ingest [--pages 160] [--html out.html]
 """
