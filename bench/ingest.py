@@ -163,22 +163,46 @@ def pdf_ingest_vs_reference(root: Path, pages: int = 160, sample: int = 800) -> 
             f"corpus_dir=Path({str(corpus)!r}))); "
             "print(json.dumps({'embedded': r.embedded, 'in_process_s': time.perf_counter() - t,"
             " 'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    import os
+    import resource
+
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with Timer() as whole:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              cwd=str(Path(__file__).resolve().parent.parent), check=True)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (cpu_after.ru_utime - cpu_before.ru_utime
+                 + cpu_after.ru_stime - cpu_before.ru_stime)
     child = json.loads(out.stdout.strip().splitlines()[-1])
     _, every = corpus_texts(load_index(settings))
     texts = every[:: max(1, len(every) // sample)][:sample]
     embedder = embedder_for(settings)
-    embedder.embed_batch(texts[:32])
-    with Timer() as own:
-        embedder.embed_batch(texts)
+    own = backend_rates(settings, embedder, texts)
     ref = reference_rate(settings.resolved_model_path(), texts)
     ingest_rate = child["embedded"] / whole.s
     return {"pages": n_pages, "texts": len(texts), "embedded": child["embedded"],
-            "ingest_texts": len(every),
+            "ingest_texts": len(every), "backend": embedder.backend,
             "whole_process_s": whole.s, "ingest_texts_per_s": ingest_rate,
-            "child_peak_mib": child["peak_mib"], "backend_texts_per_s": len(texts) / own.s,
+            "child_cpu_s": child_cpu, "ingest_texts_per_cpu_s": child["embedded"] / child_cpu,
+            "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
+            "child_peak_mib": child["peak_mib"], "backend_texts_per_s": own[embedder.backend],
+            "backends_texts_per_s": own,
             "reference_texts_per_s": ref, "ratio_ingest_to_reference": ingest_rate / ref,
-            "ratio_backend_to_reference": len(texts) / own.s / ref,
+            "ratio_backend_to_reference": own[embedder.backend] / ref,
             "parent_peak_mib": peak_rss_mib()}
+
+
+def backend_rates(settings, embedder, texts: list[str]) -> dict[str, float]:
+    """Texts/s of the default backend (`embedder`) and of both ONNX backends on `texts`."""
+    from assistant.search.embed import Embedder
+
+    out = {}
+    for backend in dict.fromkeys([embedder.backend, "onnx", "onnx-int8"]):
+        emb = embedder if backend == embedder.backend else Embedder(
+            settings.resolved_model_path(), settings.batch_size, backend, settings.model_cache_dir)
+        emb.embed_batch(texts[:32])
+        with Timer() as t:
+            emb.embed_batch(texts)
+        out[backend] = len(texts) / t.s
+    return out

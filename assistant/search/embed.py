@@ -7,26 +7,26 @@ Three interchangeable backends compute the same embedding (mean-pooled, unit len
   either agree; it embeds faster, and it does not import PyTorch at all, which takes
   seconds off every cold start (BENCHMARKS.md).
 - ``onnx-int8``: the same export with its weight matrices quantised to int8 (dynamic, per
-  channel). Fastest again, but its vectors differ slightly (cosine ~0.99) and evaluation
-  scores move by a question or two either way, so it is not the default.
+  channel). ~1.5x faster per CPU-second, but its vectors differ slightly (cosine ~0.99, and
+  activations are quantised per batch, so a text's vector depends a little on its batch):
+  evaluation figures stay inside their intervals, yet single answers change (a list's lead
+  sentence is no longer quoted first for one test question), so it is not the default.
 - ``torch``: sentence-transformers' own PyTorch model.
 
 Choose one with ``Settings.embedding_backend`` (``ASSISTANT_EMBEDDING_BACKEND``). The ONNX
-files are exported from the bundled weights the first time they are needed (no download:
-PyTorch and ONNX Runtime do it locally, about 10 s) and kept in ``Settings.model_cache_dir``
-(``ASSISTANT_MODEL_CACHE_DIR``, default ``~/.cache/nhs-policy-assistant``). `embedder_for`
-gives the process-wide embedder of a Settings object; nothing here reads the environment.
+files (assistant/search/onnxexport.py) are exported from the bundled weights the first time they
+are needed (no download: PyTorch and ONNX Runtime do it locally, about 10 s) and kept in
+``Settings.model_cache_dir`` (``ASSISTANT_MODEL_CACHE_DIR``, default
+``~/.cache/nhs-policy-assistant``). `embedder_for` gives the process-wide embedder of a
+Settings object; nothing here reads the environment.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import os
 import threading
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +35,7 @@ import numpy as np
 from assistant import config
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.search.onnxexport import EXPORT_VERSION, onnx_model  # noqa: F401 (part of the API)
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ logger = logging.getLogger(__name__)
 # model hub is ever asked (no environment variable is needed, none is set).
 BACKENDS = ("onnx", "onnx-int8", "torch")
 DEFAULT_BACKEND = config.DEFAULT_BACKEND
-# Bump when the export or quantisation recipe changes, so that caches are rebuilt.
-EXPORT_VERSION = 2
 # ONNX Runtime: padded tokens per forward pass (texts are sorted by token count first)
 _BATCH_TOKENS = 4096
 # up to this many texts in a call run on one thread (questions), more on every core (ingest)
@@ -262,136 +261,6 @@ def _check_pipeline(model_path: Path) -> None:
             f"The model at {model_path} is not a mean-pooled sentence-transformers model that "
             "the ONNX backend can run; set ASSISTANT_EMBEDDING_BACKEND=torch."
         )
-
-
-# ---------------------------------------------------------------------------- export
-
-
-def onnx_model(model_path: Path, cache_dir: Path, quantized: bool) -> Path:
-    """Return the path of the ONNX export of the model (int8-quantised if `quantized`),
-    exporting it from the local weights into `cache_dir` on first use. Never downloads."""
-    folder = Path(cache_dir).expanduser() / "onnx" / _export_key(model_path)
-    target = folder / ("model_int8.onnx" if quantized else "model.onnx")
-    if target.exists():
-        return target
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AssistantError(
-            f"Cannot write the ONNX model cache in {cache_dir} ({exc.strerror}); set "
-            "ASSISTANT_MODEL_CACHE_DIR to a writable folder."
-        ) from exc
-    with _file_lock(folder / ".lock"):
-        if target.exists():  # another process exported it while we waited
-            return target
-        logger.info("exporting %s to ONNX in %s (once)", model_path, folder)
-        fp32 = folder / "model.onnx"
-        if not fp32.exists():
-            _export_fp32(model_path, fp32)
-        if quantized:
-            _quantize(fp32, target)
-        (folder / "source.json").write_text(json.dumps(
-            {"model_path": str(model_path), "export_version": EXPORT_VERSION}, indent=1))
-    return target
-
-
-def _export_key(model_path: Path) -> str:
-    """A folder name that changes when the model's weights or the export recipe change."""
-    parts = [str(Path(model_path).resolve()), f"v{EXPORT_VERSION}"]
-    for name in ("model.safetensors", "pytorch_model.bin", "config.json"):
-        f = Path(model_path) / name
-        if f.exists():
-            st = f.stat()
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
-    digest = hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
-    return f"{Path(model_path).name}-{digest}"
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    import fcntl
-
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _written_as(target: Path, failure: str, fix: str):
-    """Yield a temporary path to write; on success it replaces `target` atomically, on any
-    failure it is removed and one AssistantError says what failed and how to go on."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        raise AssistantError(f"{failure} ({type(exc).__name__}: {exc}); {fix}.") from exc
-
-
-def _export_fp32(model_path: Path, target: Path) -> None:
-    """Trace the transformer (token ids -> hidden states) to ONNX, from local files only."""
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    model = AutoModel.from_pretrained(str(model_path), local_files_only=True,
-                                      attn_implementation="eager").eval()
-
-    class _Hidden(torch.nn.Module):
-        def __init__(self, inner) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    dummy = tuple(torch.ones(2, 16, dtype=torch.long) for _ in names)
-    axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
-    with _written_as(target, "Exporting the embedding model to ONNX failed",
-                     "set ASSISTANT_EMBEDDING_BACKEND=torch to use PyTorch instead") as tmp, \
-            warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(_Hidden(model), dummy, str(tmp), input_names=names,
-                          output_names=["last_hidden_state"], dynamic_axes=axes,
-                          opset_version=17, dynamo=False)
-
-
-def _quantize(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the weight matrices, per output channel. Per-tensor scales
-    lose too much on AVX2 CPUs (cosine to float32 ~0.96 on our passages, against 0.99), and
-    the two products of activations inside attention stay float32."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    graph = onnx.load(str(source), load_external_data=False).graph
-    weights = {i.name for i in graph.initializer}
-    activations = [n.name for n in graph.node
-                   if n.op_type == "MatMul" and not set(n.input[1:2]) & weights]
-    # it advises "pre-processing" through the root logger itself: drop only the records that
-    # the quantiser logs there (a logger's filter never sees other loggers' records)
-    root = logging.getLogger()
-    root.addFilter(_not_from_quantizer)
-    try:
-        with _written_as(target, "Quantising the ONNX model failed",
-                         "set ASSISTANT_EMBEDDING_BACKEND=onnx or torch") as tmp:
-            quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8,
-                             per_channel=True, op_types_to_quantize=["MatMul"],
-                             nodes_to_exclude=activations,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        root.removeFilter(_not_from_quantizer)
-
-
-def _not_from_quantizer(record: logging.LogRecord) -> bool:
-    path = record.pathname.replace("\\", "/")
-    return not ("/onnxruntime/" in path and "/quantization/" in path)
 
 
 # ---------------------------------------------------------------------------- shared

@@ -1,0 +1,132 @@
+"""The embedding stage of an ingest: texts are embedded document by document as the reading
+stage hands them over (`read_ahead` runs that stage in a thread, one document ahead), each
+distinct text once, vectors of unchanged text reused, with progress in texts/s and time left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+import numpy as np
+
+from assistant.config import Settings
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def text_key(text: str) -> str:
+    """The key a text's vector is kept and reused under."""
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def read_ahead(produce: Callable[[], Iterable[T]], depth: int = 1) -> Iterator[T]:
+    """Yield what `produce()` yields, computed in a worker thread up to `depth` items ahead,
+    so that the caller's work on one item overlaps the making of the next. An exception in
+    the worker is raised here, in order; if the caller stops early the worker stops too."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in produce():
+                while not stop.is_set():
+                    try:
+                        slots.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((_DONE, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            slots.put((_DONE, exc))
+
+    worker = threading.Thread(target=work, name="ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a blocked put() see the stop
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
+class Embedding:
+    """Embeds the texts of each document as it arrives (`add`), keeping every vector by its
+    text's key in `cache` (which starts with the reusable vectors of the build in use)."""
+
+    def __init__(self, settings: Settings, embedder, cache: dict[str, np.ndarray],
+                 notify: Callable[[float, str], None], show_progress: bool) -> None:
+        self.settings, self._embedder, self.cache = settings, embedder, cache
+        self.embedded = 0  # distinct texts embedded by this ingest
+        self._notify, self._bar, self._show = notify, None, show_progress
+        self._start: float | None = None
+        self._known = 0  # texts to embed among the documents read so far
+        self.fraction = 0.0  # of the whole ingest, last reported
+
+    def add(self, texts: list[str], read: float) -> None:
+        """Embed those of `texts` that have no vector yet; `read` is the part of the input
+        read so far (by bytes), from which the texts still to come are guessed."""
+        missing = sorted({k: t for k, t in ((text_key(t), t) for t in texts)
+                          if k not in self.cache}.items())
+        if not missing:
+            return
+        if self._embedder is None:
+            from assistant.search.embed import embedder_for
+
+            self._embedder = embedder_for(self.settings)
+        if self._start is None:
+            self._start = time.perf_counter()
+        base = self.embedded
+        self._known += len(missing)
+        # the texts of documents not read yet, guessed from those read
+        expected = max(self._known, round(self._known / max(read, 1e-3)))
+        self._open_bar(expected)
+
+        def progress(done: int, total: int) -> None:
+            self._report(base + done, expected)
+
+        vectors = self._embedder.embed_batch([t for _, t in missing], progress=progress)
+        self.cache.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
+        self.embedded += len(missing)
+
+    def _open_bar(self, expected: int) -> None:
+        if not self._show:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=expected, desc="Embedding", unit="text")
+        elif self._bar.total != expected:
+            self._bar.total = expected
+            self._bar.refresh()
+
+    def _report(self, done: int, expected: int) -> None:
+        rate = done / max(time.perf_counter() - (self._start or 0.0), 1e-6)
+        left = max(expected - done, 0) / rate if rate else 0.0
+        if self._bar is not None:
+            self._bar.update(done - self._bar.n)
+        self.fraction = max(self.fraction, 0.9 * min(done / max(expected, 1), 1.0))
+        self._notify(self.fraction,
+                     f"Embedding {done}/{expected} texts, {rate:.0f} texts/s, "
+                     f"about {left:.0f} s left")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
