@@ -246,3 +246,16 @@ def test_empty_corpus_folder_raises(tmp_path, embedder):
     with pytest.raises(IngestError, match=r"No \.pdf, \.txt or \.md files found in .*empty"):
         build_index(settings, embedder=embedder)
     assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_texts_to_come_are_guessed_only_from_files_of_the_same_kind(tmp_path):
+    from assistant.search.vectors import TextsToCome
+
+    paths = [tmp_path / "a.txt", tmp_path / "b.pdf", tmp_path / "c.pdf", tmp_path / "d.txt"]
+    guess = TextsToCome(paths, [1_000, 400_000, 200_000, 3_000])
+    # after the text file alone, nothing is known of what a PDF's bytes hold
+    assert guess.after(0, 10) is None
+    # after one PDF: the other PDF at its rate, the last text file at the text rate
+    assert guess.after(1, 40) == 20 + 30
+    assert guess.after(2, 25) == 30
+    assert guess.after(3, 31) == 0

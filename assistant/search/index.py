@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ from assistant.search.persist import (  # noqa: F401 (IndexData and the file nam
 )
 from assistant.search.provisions import catalogue_provisions
 from assistant.search.stores import make_bm25, make_faiss
-from assistant.search.vectors import Embedding, read_ahead, text_key
+from assistant.search.vectors import Embedding, TextsToCome, read_ahead, text_key
 from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
                              settings_fingerprint(settings)["vectors"])
     embedding = Embedding(settings, embedder, cache, notify, show_progress)
     records = _Records()
-    read = np.cumsum([0] + [file_size(src.path) for src in sources])  # bytes, to guess time left
+    to_come = TextsToCome([src.path for src in sources], [file_size(src.path) for src in sources])
     notify(0.0, f"Reading {sources[0].path.name}")
     try:
         # the next document is read and analysed while this one is embedded (ONNX Runtime
@@ -174,7 +175,7 @@ def _build(settings: Settings, extra: list[Path] | None, embedder, show_progress
             first = len(records.passages), len(records.objectives)
             _add_document(records, doc, units, settings)
             report.indexed.append(doc.doc_id)
-            embedding.add(_texts(records, *first).all, read[n + 1] / max(read[-1], 1))
+            embedding.add(_texts(records, *first).all, partial(to_come.after, n))
             if n + 1 < len(sources):
                 notify(embedding.fraction, f"Read {n + 1} of {len(sources)} files")
     finally:

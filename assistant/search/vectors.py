@@ -79,11 +79,13 @@ class Embedding:
         self._known = 0  # texts to embed among the documents read so far
         self.fraction = 0.0  # of the whole ingest, last reported
 
-    def add(self, texts: list[str], read: float) -> None:
-        """Embed those of `texts` that have no vector yet; `read` is the part of the input
-        read so far (by bytes), from which the texts still to come are guessed."""
+    def add(self, texts: list[str], to_come: Callable[[int], int | None]) -> None:
+        """Embed those of `texts` that have no vector yet. `to_come(new)`, told how many of
+        them are new, guesses how many new texts the documents not read yet hold (None: no
+        fair guess yet, and no time left is shown)."""
         missing = sorted({k: t for k, t in ((text_key(t), t) for t in texts)
                           if k not in self.cache}.items())
+        coming = to_come(len(missing))
         if not missing:
             return
         if self._embedder is None:
@@ -94,8 +96,7 @@ class Embedding:
             self._start = time.perf_counter()
         base = self.embedded
         self._known += len(missing)
-        # the texts of documents not read yet, guessed from those read
-        expected = max(self._known, round(self._known / max(read, 1e-3)))
+        expected = None if coming is None else self._known + coming
         self._open_bar(expected)
 
         def progress(done: int, total: int) -> None:
@@ -105,7 +106,7 @@ class Embedding:
         self.cache.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
         self.embedded += len(missing)
 
-    def _open_bar(self, expected: int) -> None:
+    def _open_bar(self, expected: int | None) -> None:
         if not self._show:
             return
         if self._bar is None:
@@ -116,11 +117,14 @@ class Embedding:
             self._bar.total = expected
             self._bar.refresh()
 
-    def _report(self, done: int, expected: int) -> None:
+    def _report(self, done: int, expected: int | None) -> None:
         rate = done / max(time.perf_counter() - (self._start or 0.0), 1e-6)
-        left = max(expected - done, 0) / rate if rate else 0.0
         if self._bar is not None:
             self._bar.update(done - self._bar.n)
+        if expected is None:
+            self._notify(self.fraction, f"Embedding {done} texts, {rate:.0f} texts/s")
+            return
+        left = max(expected - done, 0) / rate if rate else 0.0
         self.fraction = max(self.fraction, 0.9 * min(done / max(expected, 1), 1.0))
         self._notify(self.fraction,
                      f"Embedding {done}/{expected} texts, {rate:.0f} texts/s, "
@@ -130,3 +134,28 @@ class Embedding:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class TextsToCome:
+    """Guesses how many new texts the files not read yet hold, from the new texts per byte
+    of the files of the same kind (suffix) read so far. Bytes mean different things by kind
+    (a PDF's bytes hold fonts and images; a text file's are its text), so a kind not read yet
+    gives no guess rather than a wrong one."""
+
+    def __init__(self, paths: list, sizes: list[int]) -> None:
+        self._kinds = [p.suffix.lower() for p in paths]
+        self._sizes = sizes
+        self._seen: dict[str, list[int]] = {}  # kind -> [bytes read, new texts found]
+
+    def after(self, n: int, new_texts: int) -> int | None:
+        """Record that file `n` gave `new_texts`; guess the texts of the files after it."""
+        seen = self._seen.setdefault(self._kinds[n], [0, 0])
+        seen[0] += self._sizes[n]
+        seen[1] += new_texts
+        guess = 0.0
+        for kind, size in zip(self._kinds[n + 1:], self._sizes[n + 1:], strict=True):
+            if kind not in self._seen:
+                return None
+            read, found = self._seen[kind]
+            guess += size * found / max(read, 1)
+        return round(guess)
