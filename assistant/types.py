@@ -33,6 +33,30 @@ def heading_of(section: str) -> str:
     return section_path(section)[-1] if section else ""
 
 
+class BlockKind(StrEnum):
+    """What a cleaned block of text is, as read from the layout."""
+
+    BODY = "body"
+    FOOTNOTE = "footnote"
+    HEADING = "heading"  # a line the layout prints as a heading (its level in `Block.level`)
+
+
+class Role(StrEnum):
+    """The structural role of a block in its document (`assistant.ingest.structure`)."""
+
+    CHAPTER = "chapter"
+    HEADING = "heading"
+    LEAD = "lead"  # the line that introduces a list ("You have the right to:")
+    PARAGRAPH = "paragraph"  # a numbered paragraph ("3.21 ...")
+    OBJECTIVE = "objective"
+    SUBBULLET = "subbullet"  # a bullet of an objective
+    QUESTION = "question"  # a consultation question
+    BULLET = "bullet"
+    TEXT = "text"
+    FOOTNOTE = "footnote"
+    PROVISION = "provision"  # a principle, value, right, pledge or responsibility
+
+
 @dataclass
 class Block:
     """A cleaned run of text (a paragraph, a heading, a bullet, a footnote) inside a document.
@@ -45,11 +69,14 @@ class Block:
     start: int
     end: int
     pages: list[tuple[int, int]]
-    kind: str = "body"  # body | footnote
+    kind: BlockKind = BlockKind.BODY
     indent: int = 0
     page_start: bool = False
     footnote: int | None = None
     level: int = 0  # heading level read from the layout: 1 large type, 2 a bold line
+
+    def __post_init__(self) -> None:
+        self.kind = BlockKind(self.kind)  # also from the plain strings of a raw block
 
 
 @dataclass
@@ -87,13 +114,30 @@ class Document:
         return d
 
 
+class PassageKind(StrEnum):
+    """What a passage holds: a numbered paragraph, an objective with its bullets, a
+    consultation question, packed running text, a footnote, or one provision of the kinds
+    a charter declares (its `ProvisionKind` value)."""
+
+    PARAGRAPH = "paragraph"
+    OBJECTIVE = "objective"
+    QUESTION = "question"
+    TEXT = "text"
+    FOOTNOTE = "footnote"
+    PRINCIPLE = "principle"
+    VALUE = "value"
+    RIGHT = "right"
+    PLEDGE = "pledge"
+    RESPONSIBILITY = "responsibility"
+
+
 @dataclass(slots=True)
 class Passage:
     """A retrieval unit that knows exactly where it came from."""
 
     id: str
     doc_id: str
-    kind: str  # paragraph | objective | question | text | footnote
+    kind: PassageKind
     section: str
     paragraph: str | None
     page: int | None
@@ -105,8 +149,13 @@ class Passage:
     number: str | None = None  # objective or consultation-question number
     sentences: list[tuple[int, int]] = field(default_factory=list)  # document offsets
 
+    def __post_init__(self) -> None:
+        self.kind = PassageKind(self.kind)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Passage:
@@ -211,12 +260,20 @@ class ScoredSentence(NamedTuple):
     j: int  # the sentence's index in `hit.passage.sentences`
 
 
+class FactKind(StrEnum):
+    """The one fact a question asks for."""
+
+    DATE = "date"
+    NUMBER = "number"
+    PERSON = "person"
+
+
 @dataclass(frozen=True)
 class Intent:
     """What a question asks for, read once from its words (`assistant.answer.query`)."""
 
     asks_for_fact: bool = False  # one fact: how many, when, who...
-    fact_kind: str | None = None  # "date", "number" or "person"
+    fact_kind: FactKind | None = None
     about_objectives: bool = False  # names objectives, goals, priorities...
     objective_number: str | None = None  # "objective 15"
     about_consultation: bool = False
@@ -281,7 +338,7 @@ class ObjectiveMatch(BaseModel):
 class ProvisionMatch(BaseModel):
     id: str
     doc_id: str
-    kind: str
+    kind: ProvisionKind
     number: str
     title: str
     section: str = ""

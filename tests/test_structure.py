@@ -323,3 +323,25 @@ def test_a_section_is_read_as_its_headings_outermost_first():
     assert chapter_of("3. Supporting people > Carers") == "3. Supporting people"
     assert heading_of("3. Supporting people > Carers") == "Carers"
     assert section_path("") == () and chapter_of("") == heading_of("") == ""
+
+
+def test_kinds_are_enums_in_memory_and_plain_strings_on_disk(parsed):
+    import json
+
+    from assistant.types import BlockKind, Passage, PassageKind, ProvisionKind, Role
+
+    doc, units, passages = (parsed[DRAFT].doc, parsed[DRAFT].units, parsed[DRAFT].passages)
+    assert {type(b.kind) for b in doc.blocks} == {BlockKind}
+    assert {type(u.role) for u in units} == {Role}
+    assert {p.kind for p in passages} >= {PassageKind.OBJECTIVE, PassageKind.QUESTION,
+                                          PassageKind.PARAGRAPH, PassageKind.FOOTNOTE}
+    for p in passages:
+        stored = json.loads(json.dumps(p.to_dict()))
+        assert type(stored["kind"]) is str and stored["kind"] == p.kind.value
+        back = Passage.from_dict(stored)
+        assert back == p and back.kind is p.kind
+    # a passage that states a provision has that provision's kind, by value
+    assert {k.value for k in PassageKind} >= {k.value for k in ProvisionKind} - {
+        "consultation_question"}
+    with pytest.raises(ValueError):
+        Passage.from_dict({**passages[0].to_dict(), "kind": "chapter"})

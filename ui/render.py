@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from assistant.answer.quotes import display_title
-from assistant.types import Answer, Objective, ObjectiveMatch, section_path
+from assistant.types import Answer, Objective, ObjectiveMatch, ProvisionKind, section_path
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM turns bare URLs and e-mail addresses into links even when escaped; an invisible word
@@ -143,10 +143,10 @@ def conversation_markdown(messages: list[dict], titles: dict[str, str]) -> str:
                     f"{display_title(o.title)}"
                     + ("" if o.falls_under else " (related)") for o in a.objectives]
             out.append("")
-        provisions = [p for p in a.provisions if p.kind != "objective"][:3]
+        provisions = [p for p in a.provisions if p.kind is not ProvisionKind.OBJECTIVE][:3]
         if provisions:
             out += ["**Rights, pledges and other provisions:**", ""]
-            out += [f"- {p.kind.replace('_', ' ').capitalize()} "
+            out += [f"- {p.kind.label} "
                     f"({titles.get(p.doc_id, p.doc_id)}): {p.title}" for p in provisions]
             out.append("")
         if a.read_with_history:

@@ -20,6 +20,7 @@ from assistant.types import (
     ConsultationQuestion,
     Hit,
     Objective,
+    PassageKind,
     Provision,
     Query,
     ScoredSentence,
@@ -102,7 +103,7 @@ class EvidenceFinder:
         and objectives, those of its chapter first; never the questions themselves."""
         n = min(len(self.index.passages), max(4 * k, 20))
         hits = [h for h in self.retriever.search(replace(query, doc_ids=(q.doc_id,)), n)
-                if h.passage.kind != "question"]
+                if h.passage.kind is not PassageKind.QUESTION]
         chapter = (q.chapter or "").strip()
         hits.sort(key=lambda h: chapter_of(h.passage.section).strip() != chapter)
         return hits[:k]

@@ -56,7 +56,14 @@ from assistant.search.persist import (  # noqa: F401 (IndexData and the file nam
 from assistant.search.provisions import catalogue_provisions
 from assistant.search.stores import make_bm25, make_faiss
 from assistant.search.vectors import Embedding, read_ahead, text_key
-from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
+from assistant.types import (
+    ConsultationQuestion,
+    Document,
+    Objective,
+    Passage,
+    PassageKind,
+    Provision,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +108,7 @@ def embed_text(p: Passage, doc: Document) -> str:
     """The text a passage is embedded and BM25-indexed as: its section path, then its body."""
     body = doc.text[p.body_start : p.end]
     # a footnote is about its own subject, not the section it happened to fall in
-    return f"{p.section}\n{body}" if p.section and p.kind != "footnote" else body
+    return f"{p.section}\n{body}" if p.section and p.kind is not PassageKind.FOOTNOTE else body
 
 
 def objective_text(o: Objective) -> str:
