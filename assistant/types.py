@@ -18,19 +18,62 @@ from pydantic import BaseModel, Field
 SECTION_SEPARATOR = " > "
 
 
-def section_path(section: str) -> tuple[str, ...]:
-    """A section's headings, outermost first (() for none)."""
-    return tuple(section.split(SECTION_SEPARATOR)) if section else ()
+@dataclass(frozen=True, slots=True)
+class SectionPath:
+    """Where a passage sits: its headings, outermost first ("3. Putting patients first",
+    "Supporting carers"). `str()` writes it as files, JSON and screens show it,
+    "3. Putting patients first > Supporting carers"; `parse` reads that form back. No other
+    code splits or joins the written form."""
+
+    parts: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *headings: str) -> SectionPath:
+        """The path of these headings, outermost first, leaving out empty ones."""
+        return cls(tuple(h for h in headings if h))
+
+    @classmethod
+    def parse(cls, section: SectionPath | str) -> SectionPath:
+        """The path a written section names ("" names none); a SectionPath is returned as is."""
+        if isinstance(section, SectionPath):
+            return section
+        return cls(tuple(section.split(SECTION_SEPARATOR)) if section else ())
+
+    @property
+    def chapter(self) -> str:
+        """The outermost heading (the chapter), or ""."""
+        return self.parts[0] if self.parts else ""
+
+    @property
+    def heading(self) -> str:
+        """The innermost heading, or ""."""
+        return self.parts[-1] if self.parts else ""
+
+    @property
+    def depth(self) -> int:
+        """How many headings deep: 0 for none, 1 for a chapter alone."""
+        return len(self.parts)
+
+    def __str__(self) -> str:
+        return SECTION_SEPARATOR.join(self.parts)
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
 
 
-def chapter_of(section: str) -> str:
+def section_path(section: SectionPath | str) -> tuple[str, ...]:
+    """A section's headings, outermost first (() for none); `section` may be written."""
+    return SectionPath.parse(section).parts
+
+
+def chapter_of(section: SectionPath | str) -> str:
     """A section's outermost heading (its chapter), or ""."""
-    return section_path(section)[0] if section else ""
+    return SectionPath.parse(section).chapter
 
 
-def heading_of(section: str) -> str:
+def heading_of(section: SectionPath | str) -> str:
     """A section's innermost heading, or ""."""
-    return section_path(section)[-1] if section else ""
+    return SectionPath.parse(section).heading
 
 
 class BlockKind(StrEnum):
@@ -138,7 +181,7 @@ class Passage:
     id: str
     doc_id: str
     kind: PassageKind
-    section: str
+    section: SectionPath
     paragraph: str | None
     page: int | None
     start: int  # offsets into Document.text; text == document.text[start:end]
@@ -151,10 +194,12 @@ class Passage:
 
     def __post_init__(self) -> None:
         self.kind = PassageKind(self.kind)
+        self.section = SectionPath.parse(self.section)  # also as written in a file
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["kind"] = self.kind.value
+        d["section"] = str(self.section)
         return d
 
     @classmethod
@@ -173,13 +218,16 @@ class Objective:
     number: str
     title: str
     text: str
-    section: str
+    section: SectionPath
     page: int | None
     passage_id: str
     intro_passage_ids: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.section = SectionPath.parse(self.section)  # also as written in a file
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "section": str(self.section)}
 
 
 class ProvisionKind(StrEnum):
@@ -213,14 +261,15 @@ class Provision:
     number: str
     title: str
     text: str
-    section: str
+    section: SectionPath
     page: int | None
     passage_id: str
 
+    def __post_init__(self) -> None:
+        self.section = SectionPath.parse(self.section)  # also as written in a file
+
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["kind"] = self.kind.value
-        return d
+        return {**asdict(self), "kind": self.kind.value, "section": str(self.section)}
 
     @classmethod
     def from_dict(cls, d: dict) -> Provision:

@@ -15,6 +15,7 @@ from assistant.types import (
     Passage,
     PassageKind,
     Role,
+    SectionPath,
 )
 
 # running text: split at sentence boundaries when long; what follows an objective introduces it
@@ -184,7 +185,7 @@ def catalogue(doc: Document, units: list[Unit], passages: list[Passage]
     sections_with_objectives = {p.section for p in passages if p.kind is PassageKind.OBJECTIVE}
     for idx, p in enumerate(passages):
         if p.kind is PassageKind.QUESTION:
-            chapter = p.section.split(" > ")[0] if " > " in p.section else ""
+            chapter = p.section.chapter if p.section.depth > 1 else ""
             questions.append(ConsultationQuestion(
                 doc_id=doc.doc_id, number=p.number or "", chapter=chapter or "Overarching",
                 text=_strip_number(doc.text[p.body_start:p.end]), passage_id=p.id, page=p.page))
@@ -193,19 +194,15 @@ def catalogue(doc: Document, units: list[Unit], passages: list[Passage]
     return objectives, questions
 
 
-def _chapter(section: str) -> str:
-    return section.split(" > ")[0]
-
-
 def _objective(doc: Document, passages: list[Passage], idx: int,
-               sections_with_objectives: set[str]) -> Objective:
+               sections_with_objectives: set[SectionPath]) -> Objective:
     p = passages[idx]
     intro: list[str] = []
     j = idx - 1
     while j >= 0:
         q = passages[j]
         if q.section != p.section and (
-                _chapter(q.section) != _chapter(p.section) or " > " not in q.section
+                q.section.chapter != p.section.chapter or q.section.depth < 2
                 or q.section in sections_with_objectives):
             break
         if q.kind is PassageKind.OBJECTIVE and intro:

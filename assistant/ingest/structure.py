@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.types import Block, BlockKind, Document, ProvisionKind, Role
+from assistant.types import Block, BlockKind, Document, ProvisionKind, Role, SectionPath
 
 _OBJECTIVE = re.compile(r"^(?:[\u2022\u00b7*]\s*)?Objective (\d+)\s*:")
 _PARAGRAPH = re.compile(r"^(\d{1,2}\.\d{1,2})\s+\S")
@@ -69,7 +69,7 @@ class Unit:
 
     block: Block
     role: Role
-    section: str
+    section: SectionPath
     chapter: str
     label: str | None = None
     number: str | None = None
@@ -102,9 +102,9 @@ class _Analyser:
         self.counts: dict[ProvisionKind, int] = {}
         self.last_role: Role | None = None
 
-    def path(self, lead: bool = False) -> str:
-        parts = (self.chapter, self.heading, _name(_last_sentence(self.lead)) if lead else "")
-        return " > ".join(p for p in parts if p)
+    def path(self, lead: bool = False) -> SectionPath:
+        return SectionPath.of(self.chapter, self.heading,
+                              _name(_last_sentence(self.lead)) if lead else "")
 
     def add(self, block: Block, role: Role, label: str | None = None,
             number: str | None = None, provision: ProvisionKind | None = None,

@@ -24,7 +24,6 @@ from assistant.types import (
     Provision,
     Query,
     ScoredSentence,
-    chapter_of,
 )
 
 
@@ -105,5 +104,5 @@ class EvidenceFinder:
         hits = [h for h in self.retriever.search(replace(query, doc_ids=(q.doc_id,)), n)
                 if h.passage.kind is not PassageKind.QUESTION]
         chapter = (q.chapter or "").strip()
-        hits.sort(key=lambda h: chapter_of(h.passage.section).strip() != chapter)
+        hits.sort(key=lambda h: h.passage.section.chapter.strip() != chapter)
         return hits[:k]

@@ -113,7 +113,7 @@ def embed_text(p: Passage, doc: Document) -> str:
 
 def objective_text(o: Objective) -> str:
     """The text an objective is embedded as: its heading, then its own words."""
-    heading = o.section.split(" > ")[-1]
+    heading = o.section.heading
     return f"{heading}: {o.text}" if heading and heading not in o.text else o.text
 
 
@@ -266,7 +266,7 @@ def _texts(records: _Records, first_passage: int = 0, first_objective: int = 0) 
         passages=[embed_text(p, by_id[p.doc_id]) for p in passages],
         sentences=[by_id[p.doc_id].text[s:e] for p in passages for s, e in p.sentences],
         objectives=[objective_text(o) for o in objectives],
-        headings=[o.section.split(" > ")[-1] or o.title for o in objectives])
+        headings=[o.section.heading or o.title for o in objectives])
 
 
 def _vectors(records: _Records, texts: _Texts, keys: list[str],

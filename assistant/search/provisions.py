@@ -74,7 +74,7 @@ def catalogue_provisions(doc: Document, passages: list[Passage], objectives: lis
 
 def provision_match(p: Provision, score: float) -> ProvisionMatch:
     return ProvisionMatch(id=p.id, doc_id=p.doc_id, kind=p.kind, number=p.number,
-                          title=p.title, section=p.section, page=p.page,
+                          title=p.title, section=str(p.section), page=p.page,
                           score=round(float(score), 4))
 
 
