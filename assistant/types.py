@@ -61,21 +61,6 @@ class SectionPath:
         return bool(self.parts)
 
 
-def section_path(section: SectionPath | str) -> tuple[str, ...]:
-    """A section's headings, outermost first (() for none); `section` may be written."""
-    return SectionPath.parse(section).parts
-
-
-def chapter_of(section: SectionPath | str) -> str:
-    """A section's outermost heading (its chapter), or ""."""
-    return SectionPath.parse(section).chapter
-
-
-def heading_of(section: SectionPath | str) -> str:
-    """A section's innermost heading, or ""."""
-    return SectionPath.parse(section).heading
-
-
 class BlockKind(StrEnum):
     """What a cleaned block of text is, as read from the layout."""
 
