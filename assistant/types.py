@@ -18,19 +18,71 @@ from pydantic import BaseModel, Field
 SECTION_SEPARATOR = " > "
 
 
-def section_path(section: str) -> tuple[str, ...]:
-    """A section's headings, outermost first (() for none)."""
-    return tuple(section.split(SECTION_SEPARATOR)) if section else ()
+@dataclass(frozen=True, slots=True)
+class SectionPath:
+    """Where a passage sits: its headings, outermost first ("3. Putting patients first",
+    "Supporting carers"). `str()` writes it as files, JSON and screens show it,
+    "3. Putting patients first > Supporting carers"; `parse` reads that form back. No other
+    code splits or joins the written form."""
+
+    parts: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *headings: str) -> SectionPath:
+        """The path of these headings, outermost first, leaving out empty ones."""
+        return cls(tuple(h for h in headings if h))
+
+    @classmethod
+    def parse(cls, section: SectionPath | str) -> SectionPath:
+        """The path a written section names ("" names none); a SectionPath is returned as is."""
+        if isinstance(section, SectionPath):
+            return section
+        return cls(tuple(section.split(SECTION_SEPARATOR)) if section else ())
+
+    @property
+    def chapter(self) -> str:
+        """The outermost heading (the chapter), or ""."""
+        return self.parts[0] if self.parts else ""
+
+    @property
+    def heading(self) -> str:
+        """The innermost heading, or ""."""
+        return self.parts[-1] if self.parts else ""
+
+    @property
+    def depth(self) -> int:
+        """How many headings deep: 0 for none, 1 for a chapter alone."""
+        return len(self.parts)
+
+    def __str__(self) -> str:
+        return SECTION_SEPARATOR.join(self.parts)
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
 
 
-def chapter_of(section: str) -> str:
-    """A section's outermost heading (its chapter), or ""."""
-    return section_path(section)[0] if section else ""
+class BlockKind(StrEnum):
+    """What a cleaned block of text is, as read from the layout."""
+
+    BODY = "body"
+    FOOTNOTE = "footnote"
+    HEADING = "heading"  # a line the layout prints as a heading (its level in `Block.level`)
 
 
-def heading_of(section: str) -> str:
-    """A section's innermost heading, or ""."""
-    return section_path(section)[-1] if section else ""
+class Role(StrEnum):
+    """The structural role of a block in its document (`assistant.ingest.structure`)."""
+
+    CHAPTER = "chapter"
+    HEADING = "heading"
+    LEAD = "lead"  # the line that introduces a list ("You have the right to:")
+    PARAGRAPH = "paragraph"  # a numbered paragraph ("3.21 ...")
+    OBJECTIVE = "objective"
+    SUBBULLET = "subbullet"  # a bullet of an objective
+    QUESTION = "question"  # a consultation question
+    BULLET = "bullet"
+    TEXT = "text"
+    FOOTNOTE = "footnote"
+    PROVISION = "provision"  # a principle, value, right, pledge or responsibility
 
 
 @dataclass
@@ -45,11 +97,14 @@ class Block:
     start: int
     end: int
     pages: list[tuple[int, int]]
-    kind: str = "body"  # body | footnote
+    kind: BlockKind = BlockKind.BODY
     indent: int = 0
     page_start: bool = False
     footnote: int | None = None
     level: int = 0  # heading level read from the layout: 1 large type, 2 a bold line
+
+    def __post_init__(self) -> None:
+        self.kind = BlockKind(self.kind)  # also from the plain strings of a raw block
 
 
 @dataclass
@@ -87,14 +142,31 @@ class Document:
         return d
 
 
+class PassageKind(StrEnum):
+    """What a passage holds: a numbered paragraph, an objective with its bullets, a
+    consultation question, packed running text, a footnote, or one provision of the kinds
+    a charter declares (its `ProvisionKind` value)."""
+
+    PARAGRAPH = "paragraph"
+    OBJECTIVE = "objective"
+    QUESTION = "question"
+    TEXT = "text"
+    FOOTNOTE = "footnote"
+    PRINCIPLE = "principle"
+    VALUE = "value"
+    RIGHT = "right"
+    PLEDGE = "pledge"
+    RESPONSIBILITY = "responsibility"
+
+
 @dataclass(slots=True)
 class Passage:
     """A retrieval unit that knows exactly where it came from."""
 
     id: str
     doc_id: str
-    kind: str  # paragraph | objective | question | text | footnote
-    section: str
+    kind: PassageKind
+    section: SectionPath
     paragraph: str | None
     page: int | None
     start: int  # offsets into Document.text; text == document.text[start:end]
@@ -105,8 +177,15 @@ class Passage:
     number: str | None = None  # objective or consultation-question number
     sentences: list[tuple[int, int]] = field(default_factory=list)  # document offsets
 
+    def __post_init__(self) -> None:
+        self.kind = PassageKind(self.kind)
+        self.section = SectionPath.parse(self.section)  # also as written in a file
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        d["section"] = str(self.section)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Passage:
@@ -124,13 +203,16 @@ class Objective:
     number: str
     title: str
     text: str
-    section: str
+    section: SectionPath
     page: int | None
     passage_id: str
     intro_passage_ids: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.section = SectionPath.parse(self.section)  # also as written in a file
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "section": str(self.section)}
 
 
 class ProvisionKind(StrEnum):
@@ -164,14 +246,15 @@ class Provision:
     number: str
     title: str
     text: str
-    section: str
+    section: SectionPath
     page: int | None
     passage_id: str
 
+    def __post_init__(self) -> None:
+        self.section = SectionPath.parse(self.section)  # also as written in a file
+
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["kind"] = self.kind.value
-        return d
+        return {**asdict(self), "kind": self.kind.value, "section": str(self.section)}
 
     @classmethod
     def from_dict(cls, d: dict) -> Provision:
@@ -211,12 +294,20 @@ class ScoredSentence(NamedTuple):
     j: int  # the sentence's index in `hit.passage.sentences`
 
 
+class FactKind(StrEnum):
+    """The one fact a question asks for."""
+
+    DATE = "date"
+    NUMBER = "number"
+    PERSON = "person"
+
+
 @dataclass(frozen=True)
 class Intent:
     """What a question asks for, read once from its words (`assistant.answer.query`)."""
 
     asks_for_fact: bool = False  # one fact: how many, when, who...
-    fact_kind: str | None = None  # "date", "number" or "person"
+    fact_kind: FactKind | None = None
     about_objectives: bool = False  # names objectives, goals, priorities...
     objective_number: str | None = None  # "objective 15"
     about_consultation: bool = False
@@ -281,7 +372,7 @@ class ObjectiveMatch(BaseModel):
 class ProvisionMatch(BaseModel):
     id: str
     doc_id: str
-    kind: str
+    kind: ProvisionKind
     number: str
     title: str
     section: str = ""

@@ -24,7 +24,7 @@ def corpus_texts(index) -> tuple[list[str], list[str]]:
     passages = [embed_text(p, docs[p.doc_id]) for p in index.passages]
     sentences = [docs[p.doc_id].text[s:e] for p in index.passages for s, e in p.sentences]
     objectives = [objective_text(o) for o in index.objectives]
-    headings = [o.section.split(" > ")[-1] or o.title for o in index.objectives]
+    headings = [o.section.heading or o.title for o in index.objectives]
     return passages, passages + sentences + objectives + headings
 
 

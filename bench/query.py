@@ -16,9 +16,7 @@ from bench.common import Timer, summary_ms
 
 def _fresh(embedder) -> None:
     """Forget memoised question vectors, so every timed question pays for its embedding."""
-    cache = getattr(embedder, "_cached", None)
-    if cache is not None:
-        cache.cache_clear()
+    embedder.clear_cache()
 
 
 def warm_latency(assistant, questions: list[str]) -> dict:

@@ -48,7 +48,7 @@ def check_citation(index, c) -> None:
     p = index.passage(c.passage_id)
     assert p.doc_id == c.doc_id
     assert p.start <= c.start < c.end <= p.end
-    assert c.section == p.section and c.paragraph == p.paragraph
+    assert c.section == str(p.section) and c.paragraph == p.paragraph
     assert c.title == doc.title
 
 

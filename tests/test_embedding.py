@@ -117,3 +117,13 @@ def test_index_vectors_are_half_precision_memory_mapped_and_faithful(index, embe
     stored = np.asarray(index.passage_vectors[rows], dtype=np.float32)
     assert np.abs(stored @ question - fresh @ question).max() < 1e-3
     assert (stored * fresh).sum(axis=1).min() > 0.9999
+
+
+def test_embed_memoises_questions_until_the_cache_is_cleared(embedder):
+    text = "How will the NHS support carers of people with dementia?"
+    first = embedder.embed(text)
+    assert embedder.embed(text) is first  # a repeated question is not embedded again
+    embedder.clear_cache()
+    again = embedder.embed(text)
+    assert again is not first
+    assert np.allclose(again, first, atol=1e-6)

@@ -75,17 +75,17 @@ def test_constitution_rights_one_a_passage_with_section_and_printed_page(constit
     doc, passages = constitution
     gp = [p for p in passages if "You have the right to choose your GP practice" in p.text]
     assert len(gp) == 1 and gp[0].kind == "right" and gp[0].page == 9
-    assert gp[0].section.endswith("> Informed choice")
-    assert gp[0].section.startswith("3a. Patients and the public")
+    assert gp[0].section.heading == "Informed choice"
+    assert gp[0].section.chapter.startswith("3a. Patients and the public")
     for p in passages:
         if p.kind == "right":
             assert p.text.count("You have the right") <= 1, p.text[:120]  # one right each
     # the staff rights are list items under a lead-in: rights, filed under it
     fair_pay = [p for p in passages if "have a fair pay and contract framework" in p.text]
     assert fair_pay[0].kind == "right"
-    assert fair_pay[0].section.endswith("> The rights are there to help ensure that staff")
+    assert fair_pay[0].section.heading == "The rights are there to help ensure that staff"
     staff = [p for p in passages if "duty to protect the confidentiality" in p.text]
-    assert staff[0].section == "4b. Staff \u2013 your responsibilities"
+    assert str(staff[0].section) == "4b. Staff \u2013 your responsibilities"
 
 
 def test_constitution_provisions_by_kind_and_no_objectives(constitution):
@@ -124,7 +124,7 @@ def test_made_pdf_furniture_columns_footnotes_and_sections(charter):
     assert all(FOOTNOTE_TEXT not in p.text for p in passages if p.kind != "footnote")
     appeal = next(p for p in passages if "appeal a decision" in p.text)
     assert appeal.text.endswith("district board.\u00b9")
-    assert appeal.section == "2b. Rights of residents > Access to care"
+    assert str(appeal.section) == "2b. Rights of residents > Access to care"
 
 
 def test_very_long_pdf_gets_one_clear_line(tmp_path):
@@ -167,7 +167,7 @@ def test_made_pdf_lists_under_plain_lead_ins_take_their_kind(tmp_path):
     assert kind_of("tell the team when you feel worse") == "responsibility"
     lettered = next(p for p in passages if "tell the team when you feel worse" in p.text)
     # filed under the sentence that introduces the list, not the whole paragraph it ends
-    assert lettered.section == ("Your care at home > "
+    assert str(lettered.section) == ("Your care at home > "
                                 "While the team cares for you, you have a duty to")
 
 

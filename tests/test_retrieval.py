@@ -119,7 +119,7 @@ def test_retrieval_runs_through_llama_index_retrievers_over_passage_nodes(assist
         for n in found:  # ids are passage ids; every node carries where it came from
             p = index.passage(n.node.node_id)
             assert n.node.get_content() == p.text
-            assert n.node.metadata == {"doc_id": DRAFT, "section": p.section,
+            assert n.node.metadata == {"doc_id": DRAFT, "section": str(p.section),
                                        "paragraph": p.paragraph, "page": p.page,
                                        "kind": p.kind, "start": p.start, "end": p.end}
 

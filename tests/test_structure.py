@@ -57,7 +57,7 @@ def test_objective_15_is_about_carers(parsed):
     p = parsed[DRAFT]
     o15 = next(o for o in p.objectives if o.number == "15")
     assert o15.title.startswith("Improve the support that carers receive from the NHS")
-    assert o15.section == "3. Putting patients first > Supporting carers"
+    assert str(o15.section) == "3. Putting patients first > Supporting carers"
     # its bullets belong to it
     assert "respite care" in o15.text
     passage = next(x for x in p.passages if x.id == o15.passage_id)
@@ -156,7 +156,7 @@ def test_numbered_paragraphs_are_labelled(parsed):
         if p.kind == "paragraph":
             assert doc.text[p.body_start : p.end].startswith(p.paragraph + " ")
     p321 = next(p for p in passages if p.paragraph == "3.21")
-    assert p321.section == "3. Putting patients first > Supporting carers"
+    assert str(p321.section) == "3. Putting patients first > Supporting carers"
 
 
 def test_footnotes_are_passages_of_their_own(parsed):
@@ -288,15 +288,15 @@ def test_list_items_take_their_kind_from_the_lead_in_a_marker_or_the_heading(cha
     assert _kind_of(units, "2. tell the team if it stops") == "responsibility"
     # the numbered list ends at the next chapter, whose list takes the chapter's kind
     tell = next(u for u in units if "move house" in u.block.text)
-    assert tell.section == "2. Your responsibilities"
+    assert str(tell.section) == "2. Your responsibilities"
     assert not any(u.role == "objective" for u in units)
 
 
 def test_list_items_are_filed_under_their_lead_in(charter_text):
     doc, _, passages = charter_text
-    rights = [p for p in passages if p.kind == "right" and "Getting care" in p.section]
+    rights = [p for p in passages if p.kind == "right" and "Getting care" in p.section.parts]
     assert len(rights) == 3
-    assert {p.section for p in rights} == {
+    assert {str(p.section) for p in rights} == {
         "1. Your rights and our pledges > Getting care > "
         "The rights are there to help make sure that residents"}
     # the first item's passage carries its lead-in before its own words; the others are items
@@ -310,16 +310,58 @@ def test_a_line_ending_in_a_colon_over_a_paragraph_heads_a_section(charter_text)
     _, units, _ = charter_text
     overnight = next(u for u in units if "stay with you overnight" in u.block.text)
     assert overnight.provision is not None and overnight.provision.value == "right"
-    assert overnight.section == "1. Your rights and our pledges > Who may come"
+    assert str(overnight.section) == "1. Your rights and our pledges > Who may come"
     lettered = next(u for u in units if "have a relative with you" in u.block.text)
-    assert lettered.section == ("1. Your rights and our pledges > Who may come > "
+    assert str(lettered.section) == ("1. Your rights and our pledges > Who may come > "
                                 "You have the right to")
 
 
 def test_a_section_is_read_as_its_headings_outermost_first():
-    from assistant.types import chapter_of, heading_of, section_path
+    from assistant.types import SectionPath
 
-    assert section_path("3. Supporting people > Carers") == ("3. Supporting people", "Carers")
-    assert chapter_of("3. Supporting people > Carers") == "3. Supporting people"
-    assert heading_of("3. Supporting people > Carers") == "Carers"
-    assert section_path("") == () and chapter_of("") == heading_of("") == ""
+    path = SectionPath.parse("3. Supporting people > Carers")
+    assert path.parts == ("3. Supporting people", "Carers") and path.depth == 2
+    assert path.chapter == "3. Supporting people" and path.heading == "Carers"
+    assert str(path) == "3. Supporting people > Carers" and SectionPath.parse(path) is path
+    assert SectionPath.of("3. Supporting people", "", "Carers") == path
+    assert not SectionPath.parse("") and str(SectionPath()) == ""
+    assert SectionPath().chapter == SectionPath().heading == "" and SectionPath().depth == 0
+
+
+def test_sections_are_typed_in_memory_and_written_as_before_on_disk(parsed):
+    import json
+
+    from assistant.types import Objective, Passage, SectionPath
+
+    o15 = next(o for o in parsed[DRAFT].objectives if o.number == "15")
+    assert o15.section == SectionPath(("3. Putting patients first", "Supporting carers"))
+    stored = json.loads(json.dumps(o15.to_dict()))
+    assert stored["section"] == "3. Putting patients first > Supporting carers"
+    assert Objective(**stored) == o15
+    for p in parsed[DRAFT].passages:
+        assert isinstance(p.section, SectionPath)
+        stored = json.loads(json.dumps(p.to_dict()))
+        assert stored["section"] == str(p.section)
+        assert Passage.from_dict(stored).section == p.section
+
+
+def test_kinds_are_enums_in_memory_and_plain_strings_on_disk(parsed):
+    import json
+
+    from assistant.types import BlockKind, Passage, PassageKind, ProvisionKind, Role
+
+    doc, units, passages = (parsed[DRAFT].doc, parsed[DRAFT].units, parsed[DRAFT].passages)
+    assert {type(b.kind) for b in doc.blocks} == {BlockKind}
+    assert {type(u.role) for u in units} == {Role}
+    assert {p.kind for p in passages} >= {PassageKind.OBJECTIVE, PassageKind.QUESTION,
+                                          PassageKind.PARAGRAPH, PassageKind.FOOTNOTE}
+    for p in passages:
+        stored = json.loads(json.dumps(p.to_dict()))
+        assert type(stored["kind"]) is str and stored["kind"] == p.kind.value
+        back = Passage.from_dict(stored)
+        assert back == p and back.kind is p.kind
+    # a passage that states a provision has that provision's kind, by value
+    assert {k.value for k in PassageKind} >= {k.value for k in ProvisionKind} - {
+        "consultation_question"}
+    with pytest.raises(ValueError):
+        Passage.from_dict({**passages[0].to_dict(), "kind": "chapter"})

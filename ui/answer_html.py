@@ -14,7 +14,7 @@ import html
 import re
 
 from assistant.answer.quotes import answer_lead, display_title, split_answer
-from assistant.types import Answer, Citation, ObjectiveMatch, ProvisionMatch
+from assistant.types import Answer, Citation, ObjectiveMatch, ProvisionKind, ProvisionMatch
 from ui.render import location, marked_lines, short_title
 
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
@@ -117,7 +117,7 @@ def _objectives(answer: Answer, index, show_scores: bool) -> list[str]:
 
 def provision_summary(m: ProvisionMatch, doc, show_scores: bool) -> str:
     """'<strong>Right</strong> · NHS Constitution (2015) — You have the right to …'."""
-    kind = m.kind.replace("_", " ").capitalize()
+    kind = m.kind.label
     summary = f"<strong>{esc(kind)}</strong>"
     if doc is not None:
         summary += f" · {esc(short_title(doc))}"
@@ -131,7 +131,7 @@ def provision_summary(m: ProvisionMatch, doc, show_scores: bool) -> str:
 def _provisions(answer: Answer, index, show_scores: bool) -> list[str]:
     """The rights, pledges, principles... the question falls under (objectives have their
     own block), each opening to its full text."""
-    shown = [m for m in answer.provisions if m.kind != "objective"][:3]
+    shown = [m for m in answer.provisions if m.kind is not ProvisionKind.OBJECTIVE][:3]
     if not shown:
         return []
     by_id = {p.id: p for p in index.provisions}

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from assistant.answer.quotes import display_title
-from assistant.types import Answer, Objective, ObjectiveMatch, section_path
+from assistant.types import Answer, Objective, ObjectiveMatch, ProvisionKind, SectionPath
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM turns bare URLs and e-mail addresses into links even when escaped; an invisible word
@@ -71,13 +71,16 @@ def short_title(doc) -> str:
     return (doc.short_title or doc.title) if doc is not None else ""
 
 
-def location(section: str, paragraph: str | None, page: int | None, title: str = "") -> str:
-    """'Chapter › Section · paragraph 3.21 · page 22' (only the parts that are known).
+def location(section: SectionPath | str, paragraph: str | None, page: int | None,
+             title: str = "") -> str:
+    """'Chapter › Section · paragraph 3.21 · page 22' (only the parts that are known); a
+    citation's `section` comes as written, an objective's as a SectionPath.
 
     A section that only repeats the document `title` (a web page's) is left out."""
     parts = []
-    if section and section.strip() != title.strip():
-        parts.append(" › ".join(s.strip() for s in section_path(section)))
+    path = SectionPath.parse(section)
+    if path and str(path).strip() != title.strip():
+        parts.append(" › ".join(s.strip() for s in path.parts))
     if paragraph:
         parts.append(paragraph if not paragraph[:1].isdigit() else f"paragraph {paragraph}")
     if page:
@@ -143,10 +146,10 @@ def conversation_markdown(messages: list[dict], titles: dict[str, str]) -> str:
                     f"{display_title(o.title)}"
                     + ("" if o.falls_under else " (related)") for o in a.objectives]
             out.append("")
-        provisions = [p for p in a.provisions if p.kind != "objective"][:3]
+        provisions = [p for p in a.provisions if p.kind is not ProvisionKind.OBJECTIVE][:3]
         if provisions:
             out += ["**Rights, pledges and other provisions:**", ""]
-            out += [f"- {p.kind.replace('_', ' ').capitalize()} "
+            out += [f"- {p.kind.label} "
                     f"({titles.get(p.doc_id, p.doc_id)}): {p.title}" for p in provisions]
             out.append("")
         if a.read_with_history:

@@ -23,7 +23,6 @@ from assistant.types import (
     ProvisionKind,
     ProvisionMatch,
     Query,
-    chapter_of,
 )
 
 REFUSAL = "The documents do not cover this question. The closest passages are listed below."
@@ -156,13 +155,13 @@ class Composer:
         intent, docs = query.intent, query.doc_ids
         if intent.chapter is not None:
             chapter = [o for o in self.index.objectives
-                       if o.section.startswith(f"{intent.chapter}.")
+                       if o.section.chapter.startswith(f"{intent.chapter}.")
                        and (not docs or o.doc_id in docs)]
             if chapter:
                 citations = [self.quoter.cite_objective(i, o, 1.0, max_words=1)
                              for i, o in enumerate(chapter, start=1)]
                 doc = self.index.documents[chapter[0].doc_id]
-                number = chapter[0].section.split(".", 1)[0]
+                number = chapter[0].section.chapter.split(".", 1)[0]
                 return citations, listing_lead(f"objectives of chapter {number}",
                                                len(chapter), doc.short_title), chapter
         if intent.lists_consultation_questions:
@@ -210,7 +209,7 @@ def listed_provisions(kind: ProvisionKind, question: str, provisions: list[Provi
     for p in provisions:
         if p.kind is kind and (not doc_ids or p.doc_id in doc_ids):
             groups.setdefault((p.doc_id, ""), []).append(p)
-            groups.setdefault((p.doc_id, chapter_of(p.section)), []).append(p)
+            groups.setdefault((p.doc_id, p.section.chapter), []).append(p)
     whole = [items for (_, chapter), items in groups.items()
              if not chapter and len(items) <= max_listed]
     if len(whole) == 1:

@@ -27,7 +27,7 @@ from assistant.answer.glossary import Glossary
 from assistant.config import Settings
 from assistant.errors import QuestionError, UnknownDocumentError
 from assistant.text import strip_years, year_spans, years_in
-from assistant.types import Intent, ProvisionKind, Query, Specifics
+from assistant.types import FactKind, Intent, ProvisionKind, Query, Specifics
 
 # ---------------------------------------------------------------------------- intent rules
 
@@ -44,12 +44,13 @@ _FACTOID = re.compile(
 )
 # What a question for one fact asks for (a sentence that states it: `search.sentences`).
 _FACT_KINDS = [
-    ("date", re.compile(r"^\W*(?:\w+\W+){0,6}?(?:when|until when|from when|by when|on what date"
-                        r"|what (?:date|year|day)|which (?:year|date)|by what (?:date|year))\b",
-                        re.I)),
-    ("number", re.compile(r"\bhow (?:many|much|long|often|big|old)\b|\bwhat (?:proportion|"
-                          r"percentage|share|number|period|age)\b", re.I)),
-    ("person", re.compile(r"^\W*(?:\w+\W+){0,6}?(?:who|whom|whose)\b", re.I)),
+    (FactKind.DATE, re.compile(
+        r"^\W*(?:\w+\W+){0,6}?(?:when|until when|from when|by when|on what date"
+        r"|what (?:date|year|day)|which (?:year|date)|by what (?:date|year))\b", re.I)),
+    (FactKind.NUMBER, re.compile(
+        r"\bhow (?:many|much|long|often|big|old)\b|\bwhat (?:proportion|"
+        r"percentage|share|number|period|age)\b", re.I)),
+    (FactKind.PERSON, re.compile(r"^\W*(?:\w+\W+){0,6}?(?:who|whom|whose)\b", re.I)),
 ]
 _OBJECTIVE_WORDS = re.compile(
     r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
@@ -92,8 +93,8 @@ def named_number(question: str) -> str | None:
     return str(int(m.group(1))) if m else None
 
 
-def fact_kind(question: str) -> str | None:
-    """'date', 'number' or 'person' for a question asking for one of these, else None."""
+def fact_kind(question: str) -> FactKind | None:
+    """The kind of fact a question asks for (a date, a number, a person), else None."""
     return next((kind for kind, rx in _FACT_KINDS if rx.search(question)), None)
 
 

@@ -220,7 +220,7 @@ class Quoter:
 
     def cite(self, marker: int, p: Passage, start: int, end: int, score: float) -> Citation:
         doc = self.index.documents[p.doc_id]
-        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=p.section,
+        return Citation(marker=marker, doc_id=p.doc_id, title=doc.title, section=str(p.section),
                         paragraph=p.paragraph, page=doc.page_at(start),
                         quote=doc.text[start:end], score=round(float(score), 4),
                         passage_id=p.id, start=start, end=end)

@@ -17,6 +17,7 @@ from pathlib import Path
 from assistant.evaluate import metrics as M
 from assistant.evaluate.checks import duplicate_sources, opens_cleanly
 from assistant.evaluate.sets import EVAL_DIR, EvalItem, EvalSet, Locator, normalise
+from assistant.types import ProvisionKind
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,10 @@ def ranked_provisions(assistant, item: EvalItem, hits, k: int = 5) -> list[dict]
            for o, _ in assistant.mapper.rank(assistant.query(item.question), k)]
     if callable(getattr(assistant, "provisions", None)):
         texts = {p.id: p.text for p in getattr(assistant.index, "provisions", [])}
-        out += [{"doc_id": p.doc_id, "kind": str(p.kind), "number": p.number,
+        out += [{"doc_id": p.doc_id, "kind": p.kind.value, "number": p.number,
                  "text": texts.get(p.id) or p.title}
-                for p in assistant.provisions(item.question, k=k) if p.kind != "objective"]
+                for p in assistant.provisions(item.question, k=k)
+                if p.kind is not ProvisionKind.OBJECTIVE]
     questions = {q.passage_id: q for q in assistant.index.questions}
     out += [{"doc_id": q.doc_id, "kind": "consultation_question", "number": q.number,
              "text": q.text} for q in (questions.get(h.passage.id) for h in hits) if q]

@@ -27,7 +27,7 @@ from assistant.ingest.read import (
     read_checked,
     read_pages,
 )
-from assistant.types import Block, Document
+from assistant.types import Block, BlockKind, Document
 
 __all__ = ["SUPPORTED", "SourceFile", "decode_text", "discover", "load_document",
            "load_manifest", "read_pages", "slugify"]
@@ -259,7 +259,7 @@ class _Cleaner:
             if collapsed != text:  # recompute page points on the collapsed text
                 points = _remap_points(text, collapsed, points)
                 text = collapsed
-            if raw["kind"] == "body" and footnote_numbers:
+            if raw["kind"] == BlockKind.BODY and footnote_numbers:
                 text = ref.sub(superscript, text)
             if not text.strip():
                 continue
@@ -272,7 +272,7 @@ class _Cleaner:
             for point in abs_points:
                 if not page_points or page_points[-1][1] != point[1] or raw["kind"] == "footnote":
                     page_points.append(point)
-            kind = "heading" if raw.get("heading") else raw["kind"]
+            kind = BlockKind.HEADING if raw.get("heading") else BlockKind(raw["kind"])
             blocks.append(Block(text=text, start=start, end=pos, pages=abs_points, kind=kind,
                                 indent=raw["indent"], page_start=raw["page_start"],
                                 footnote=raw["footnote"], level=raw.get("level", 0)))

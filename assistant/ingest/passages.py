@@ -8,7 +8,18 @@ import hashlib
 import re
 
 from assistant.ingest.structure import Unit, analyse
-from assistant.types import ConsultationQuestion, Document, Objective, Passage
+from assistant.types import (
+    ConsultationQuestion,
+    Document,
+    Objective,
+    Passage,
+    PassageKind,
+    Role,
+    SectionPath,
+)
+
+# running text: split at sentence boundaries when long; what follows an objective introduces it
+_RUNNING = {PassageKind.PARAGRAPH, PassageKind.TEXT, PassageKind.FOOTNOTE}
 
 # A sentence ends at . ! or ? (optionally closed by a quote or bracket) before a capital,
 # digit, quote or bullet; a line break between blocks or bullets also ends one.
@@ -69,19 +80,19 @@ class _Builder:
         self.passages: list[Passage] = []
         self.seen: dict[str, int] = {}
 
-    def add(self, units: list[Unit], kind: str, head_start: int | None,
+    def add(self, units: list[Unit], kind: PassageKind, head_start: int | None,
             label: str | None = None, number: str | None = None) -> None:
         body_start = units[0].block.start
         start = head_start if head_start is not None else body_start
         end = units[-1].block.end
         body = self.doc.text[body_start:end]
-        sentences = split_sentences(body, body_start, footnote=kind == "footnote")
-        if kind in {"paragraph", "text", "footnote"} and len(body.split()) > self.max_words:
+        sentences = split_sentences(body, body_start, footnote=kind is PassageKind.FOOTNOTE)
+        if kind in _RUNNING and len(body.split()) > self.max_words:
             self._add_windows(units[0], kind, start, body_start, end, sentences, label)
             return
         self._emit(units[0], kind, start, body_start, end, sentences, label, number)
 
-    def _add_windows(self, unit: Unit, kind: str, start: int, body_start: int, end: int,
+    def _add_windows(self, unit: Unit, kind: PassageKind, start: int, body_start: int, end: int,
                      sentences: list[tuple[int, int]], label: str | None) -> None:
         window: list[tuple[int, int]] = []
         words = 0
@@ -99,7 +110,7 @@ class _Builder:
             self._emit(unit, kind, start if first else window[0][0],
                        body_start if first else window[0][0], end, window, label, None)
 
-    def _emit(self, unit: Unit, kind: str, start: int, body_start: int, end: int,
+    def _emit(self, unit: Unit, kind: PassageKind, start: int, body_start: int, end: int,
               sentences: list[tuple[int, int]], label: str | None, number: str | None) -> None:
         text = self.doc.text[start:end]
         self.passages.append(Passage(
@@ -128,34 +139,34 @@ def chunk(doc: Document, units: list[Unit] | None = None, max_words: int = 180,
     i = 0
     while i < len(units):
         u = units[i]
-        if u.role in {"chapter", "heading", "lead"}:
+        if u.role in {Role.CHAPTER, Role.HEADING, Role.LEAD}:
             head_start = u.block.start if head_start is None else head_start
             i += 1
             continue
-        if u.role == "objective":
+        if u.role is Role.OBJECTIVE:
             group = [u]
-            while i + 1 < len(units) and units[i + 1].role == "subbullet":
+            while i + 1 < len(units) and units[i + 1].role is Role.SUBBULLET:
                 i += 1
                 group.append(units[i])
-            b.add(group, "objective", head_start, u.label, u.number)
-        elif u.role in {"paragraph", "question", "footnote"}:
-            b.add([u], u.role, head_start, u.label, u.number)
-        elif u.role == "provision" and u.provision is not None:
-            b.add([u], u.provision.value, head_start, u.label, u.number)
+            b.add(group, PassageKind.OBJECTIVE, head_start, u.label, u.number)
+        elif u.role in {Role.PARAGRAPH, Role.QUESTION, Role.FOOTNOTE}:
+            b.add([u], PassageKind(u.role.value), head_start, u.label, u.number)
+        elif u.role is Role.PROVISION and u.provision is not None:
+            b.add([u], PassageKind(u.provision.value), head_start, u.label, u.number)
         else:  # text and bullets: pack short neighbours of the same section together
             group = [u]
             words = len(u.block.text.split())
-            while (i + 1 < len(units) and units[i + 1].role in {"text", "bullet"}
+            while (i + 1 < len(units) and units[i + 1].role in {Role.TEXT, Role.BULLET}
                    and units[i + 1].section == u.section
                    and words + len(units[i + 1].block.text.split()) <= pack_words):
                 i += 1
                 group.append(units[i])
                 words += len(units[i].block.text.split())
-            b.add(group, "text", head_start)
+            b.add(group, PassageKind.TEXT, head_start)
         head_start = None
         i += 1
     if head_start is not None:  # trailing headings with nothing after them
-        b.add([units[-1]], "text", None)
+        b.add([units[-1]], PassageKind.TEXT, None)
     return b.passages
 
 
@@ -171,43 +182,39 @@ def catalogue(doc: Document, units: list[Unit], passages: list[Passage]
     """
     objectives: list[Objective] = []
     questions: list[ConsultationQuestion] = []
-    sections_with_objectives = {p.section for p in passages if p.kind == "objective"}
+    sections_with_objectives = {p.section for p in passages if p.kind is PassageKind.OBJECTIVE}
     for idx, p in enumerate(passages):
-        if p.kind == "question":
-            chapter = p.section.split(" > ")[0] if " > " in p.section else ""
+        if p.kind is PassageKind.QUESTION:
+            chapter = p.section.chapter if p.section.depth > 1 else ""
             questions.append(ConsultationQuestion(
                 doc_id=doc.doc_id, number=p.number or "", chapter=chapter or "Overarching",
                 text=_strip_number(doc.text[p.body_start:p.end]), passage_id=p.id, page=p.page))
-        if p.kind == "objective":
+        if p.kind is PassageKind.OBJECTIVE:
             objectives.append(_objective(doc, passages, idx, sections_with_objectives))
     return objectives, questions
 
 
-def _chapter(section: str) -> str:
-    return section.split(" > ")[0]
-
-
 def _objective(doc: Document, passages: list[Passage], idx: int,
-               sections_with_objectives: set[str]) -> Objective:
+               sections_with_objectives: set[SectionPath]) -> Objective:
     p = passages[idx]
     intro: list[str] = []
     j = idx - 1
     while j >= 0:
         q = passages[j]
         if q.section != p.section and (
-                _chapter(q.section) != _chapter(p.section) or " > " not in q.section
+                q.section.chapter != p.section.chapter or q.section.depth < 2
                 or q.section in sections_with_objectives):
             break
-        if q.kind == "objective" and intro:
+        if q.kind is PassageKind.OBJECTIVE and intro:
             break
-        if q.kind in {"paragraph", "text"}:
+        if q.kind in {PassageKind.PARAGRAPH, PassageKind.TEXT}:
             intro.insert(0, q.id)
         j -= 1
     j = idx + 1
     while (j < len(passages) and passages[j].section == p.section
-           and passages[j].kind in {"paragraph", "text", "footnote"}
+           and passages[j].kind in _RUNNING
            and passages[j].start == passages[j].body_start):
-        if passages[j].kind != "footnote":
+        if passages[j].kind is not PassageKind.FOOTNOTE:
             intro.append(passages[j].id)
         j += 1
     body = doc.text[p.body_start:p.end]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.types import Block, Document, ProvisionKind
+from assistant.types import Block, BlockKind, Document, ProvisionKind, Role, SectionPath
 
 _OBJECTIVE = re.compile(r"^(?:[\u2022\u00b7*]\s*)?Objective (\d+)\s*:")
 _PARAGRAPH = re.compile(r"^(\d{1,2}\.\d{1,2})\s+\S")
@@ -62,15 +62,14 @@ def heading_objectives(doc_kind: str) -> bool:
 class Unit:
     """A block with its structural role.
 
-    role: chapter | heading | lead | paragraph | objective | subbullet | question | bullet
-    | text | footnote | provision (a principle, value, right, pledge or responsibility; its
-    kind in `provision`). `section` is the heading path in force at the block ("3. Putting patients
-    first > Supporting carers"); `chapter` is its first element.
+    role: a `Role`; a provision (a principle, value, right, pledge or responsibility) has
+    its kind in `provision`. `section` is the heading path in force at the block ("3.
+    Putting patients first > Supporting carers"); `chapter` is its first element.
     """
 
     block: Block
-    role: str
-    section: str
+    role: Role
+    section: SectionPath
     chapter: str
     label: str | None = None
     number: str | None = None
@@ -89,7 +88,7 @@ class _Analyser:
     def __init__(self, doc: Document) -> None:
         self.blocks = doc.blocks
         self.has_numbered_objectives = any(
-            b.kind == "body" and _OBJECTIVE.match(b.text) for b in self.blocks)
+            b.kind is BlockKind.BODY and _OBJECTIVE.match(b.text) for b in self.blocks)
         self.charter = ProvisionKind.RIGHT in provision_kinds(doc.kind)
         # a document read with its layout says which lines are headings; text is not guessed at
         self.layout_headings = any(b.level for b in self.blocks)
@@ -101,13 +100,13 @@ class _Analyser:
         self.in_questions = False
         self.heading_objectives_seen = 0
         self.counts: dict[ProvisionKind, int] = {}
-        self.last_role = ""
+        self.last_role: Role | None = None
 
-    def path(self, lead: bool = False) -> str:
-        parts = (self.chapter, self.heading, _name(_last_sentence(self.lead)) if lead else "")
-        return " > ".join(p for p in parts if p)
+    def path(self, lead: bool = False) -> SectionPath:
+        return SectionPath.of(self.chapter, self.heading,
+                              _name(_last_sentence(self.lead)) if lead else "")
 
-    def add(self, block: Block, role: str, label: str | None = None,
+    def add(self, block: Block, role: Role, label: str | None = None,
             number: str | None = None, provision: ProvisionKind | None = None,
             remember: bool = True) -> None:
         in_list = provision is not None and bool(self.lead) and self.is_item(block.text, True)
@@ -119,24 +118,24 @@ class _Analyser:
     def run(self) -> list[Unit]:
         for i, block in enumerate(self.blocks):
             nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
-            self.step(block, nxt if nxt is not None and nxt.kind == "body" else None)
+            self.step(block, nxt if nxt is not None and nxt.kind is BlockKind.BODY else None)
         return self.units
 
     def step(self, block: Block, nxt: Block | None) -> None:
         next_is_bullet = bool(nxt and _BULLET.match(nxt.text))
         next_is_item = bool(nxt and self.is_item(nxt.text, True))
         text = block.text.strip()
-        if block.kind == "footnote":
-            self.units.append(Unit(block, "footnote", self.path(), self.chapter,
+        if block.kind is BlockKind.FOOTNOTE:
+            self.units.append(Unit(block, Role.FOOTNOTE, self.path(), self.chapter,
                                    f"Footnote {block.footnote}", str(block.footnote)))
             return
         if next_is_item and text.endswith(":") and self.opens_list(block, text):
             self.lead = text
-            self.add(block, "lead")
+            self.add(block, Role.LEAD)
             return
-        if not self.is_item(text, bool(self.lead)) and block.kind != "heading":
+        if not self.is_item(text, bool(self.lead)) and block.kind is not BlockKind.HEADING:
             self.lead = ""
-        if self.charter and block.kind == "body" and self.provision(block, text):
+        if self.charter and block.kind is BlockKind.BODY and self.provision(block, text):
             return
         role = self.heading_role(block, text, next_is_bullet, nxt)
         if role is None:
@@ -156,7 +155,7 @@ class _Analyser:
     def opens_list(self, block: Block, text: str) -> bool:
         """A line ending in a colon before a list leads into it: a layout sub-heading, or,
         in a document with provisions, a sentence that says what kind its items are."""
-        if block.kind == "heading":
+        if block.kind is BlockKind.HEADING:
             return block.level == 2
         return self.charter and lead_kind(text) is not None
 
@@ -170,26 +169,26 @@ class _Analyser:
         number = m_num.group(1) if kind is ProvisionKind.PRINCIPLE and m_num \
             else str(self.counts[kind])
         label = f"{kind.label} {number}" if kind is ProvisionKind.PRINCIPLE else kind.label
-        self.add(block, "provision", label, number, kind)
+        self.add(block, Role.PROVISION, label, number, kind)
         return True
 
     def heading_role(self, block: Block, text: str, next_is_bullet: bool, nxt: Block | None
-                     ) -> str | None:
-        """"chapter" or "heading" when the block starts a section, else None."""
-        if block.kind == "heading":
-            return "chapter" if block.level == 1 or _LAYOUT_CHAPTER.match(text) else "heading"
+                     ) -> Role | None:
+        """CHAPTER or HEADING when the block starts a section, else None."""
+        if block.kind is BlockKind.HEADING:
+            return Role.CHAPTER if block.level == 1 or _LAYOUT_CHAPTER.match(text) else Role.HEADING
         if _OBJECTIVE.match(text) or _PARAGRAPH.match(text) or _BULLET.match(text):
             return None
         m_num = _NUMBERED.match(text)
         if m_num and self.in_questions and text.rstrip().endswith("?"):
             return None
         if m_num and block.indent <= 1 and len(text) <= 80 and not _ENDS_SENTENCE.search(text):
-            return "chapter"
+            return Role.CHAPTER
         if not self.layout_headings and _is_heading(text, next_is_bullet):
-            return "heading"
+            return Role.HEADING
         if self.charter and _SUBHEADING.match(text) and nxt is not None \
                 and _PROSE.match(nxt.text) and not _is_item(nxt.text):
-            return "heading"  # "Access to health services:" over the rights it files
+            return Role.HEADING  # "Access to health services:" over the rights it files
         return None
 
     def body(self, block: Block, text: str) -> None:
@@ -198,33 +197,34 @@ class _Analyser:
         m_obj = _OBJECTIVE.match(text)
         m_num = _NUMBERED.match(text)
         if m_obj:
-            self.add(block, "objective", f"Objective {m_obj.group(1)}", m_obj.group(1))
+            self.add(block, Role.OBJECTIVE, f"Objective {m_obj.group(1)}", m_obj.group(1))
         elif _PARAGRAPH.match(text):
-            self.add(block, "paragraph", _PARAGRAPH.match(text).group(1))
+            self.add(block, Role.PARAGRAPH, _PARAGRAPH.match(text).group(1))
         elif m_num and self.in_questions and text.rstrip().endswith("?"):
-            self.add(block, "question", f"Question {m_num.group(1)}", m_num.group(1))
+            self.add(block, Role.QUESTION, f"Question {m_num.group(1)}", m_num.group(1))
         elif _BULLET.match(text):
-            role = "subbullet" if self.last_role in {"objective", "subbullet"} else "bullet"
-            self.add(block, role, remember=role == "subbullet")
+            role = Role.SUBBULLET if self.last_role in {Role.OBJECTIVE, Role.SUBBULLET} \
+                else Role.BULLET
+            self.add(block, role, remember=role is Role.SUBBULLET)
         else:
-            self.add(block, "text")
+            self.add(block, Role.TEXT)
 
-    def enter(self, block: Block, role: str, text: str, next_is_bullet: bool) -> None:
+    def enter(self, block: Block, role: Role, text: str, next_is_bullet: bool) -> None:
         """A heading: it changes the section path (and, in a mandate, a heading followed by
         bullet goals is itself an objective)."""
         name = _name(text)
         self.lead = ""
-        if role == "chapter":
+        if role is Role.CHAPTER:
             self.chapter, self.heading = name, ""
             self.in_questions = False
         else:
             self.heading = name
             self.in_questions = bool(_QUESTIONS_HEADING.match(name))
-        if (role == "heading" and next_is_bullet and not self.has_numbered_objectives
+        if (role is Role.HEADING and next_is_bullet and not self.has_numbered_objectives
                 and self.objectives_from_headings):
             self.heading_objectives_seen += 1
             n = str(self.heading_objectives_seen)
-            self.add(block, "objective", f"Objective {n}", n)
+            self.add(block, Role.OBJECTIVE, f"Objective {n}", n)
             return
         self.add(block, role)
 

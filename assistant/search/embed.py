@@ -105,6 +105,10 @@ class Embedder:
         """Return the unit vector of one text (memoised: questions repeat)."""
         return self._cached(text)
 
+    def clear_cache(self) -> None:
+        """Forget the memoised vectors of `embed` (so a benchmark times every embedding)."""
+        self._cached.cache_clear()
+
     def _embed_one(self, text: str) -> np.ndarray:
         vector = self.embed_batch([text])[0]
         vector.setflags(write=False)

@@ -20,10 +20,10 @@ from assistant.types import (
     ConsultationQuestion,
     Hit,
     Objective,
+    PassageKind,
     Provision,
     Query,
     ScoredSentence,
-    chapter_of,
 )
 
 
@@ -102,7 +102,7 @@ class EvidenceFinder:
         and objectives, those of its chapter first; never the questions themselves."""
         n = min(len(self.index.passages), max(4 * k, 20))
         hits = [h for h in self.retriever.search(replace(query, doc_ids=(q.doc_id,)), n)
-                if h.passage.kind != "question"]
+                if h.passage.kind is not PassageKind.QUESTION]
         chapter = (q.chapter or "").strip()
-        hits.sort(key=lambda h: chapter_of(h.passage.section).strip() != chapter)
+        hits.sort(key=lambda h: h.passage.section.chapter.strip() != chapter)
         return hits[:k]

@@ -35,8 +35,8 @@ class PassageNodes:
 
     def _make(self, passage_id: str) -> TextNode:
         p = self.index.passage(passage_id)
-        meta = {"doc_id": p.doc_id, "section": p.section, "paragraph": p.paragraph,
-                "page": p.page, "kind": p.kind, "start": p.start, "end": p.end}
+        meta = {"doc_id": p.doc_id, "section": str(p.section), "paragraph": p.paragraph,
+                "page": p.page, "kind": p.kind.value, "start": p.start, "end": p.end}
         return TextNode(id_=p.id, text=p.text, metadata=meta,
                         excluded_embed_metadata_keys=list(meta),
                         excluded_llm_metadata_keys=["start", "end"])

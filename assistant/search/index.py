@@ -57,7 +57,14 @@ from assistant.search.persist import (  # noqa: F401 (IndexData and the file nam
 from assistant.search.provisions import catalogue_provisions
 from assistant.search.stores import make_bm25, make_faiss
 from assistant.search.vectors import Embedding, TextsToCome, read_ahead, text_key
-from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
+from assistant.types import (
+    ConsultationQuestion,
+    Document,
+    Objective,
+    Passage,
+    PassageKind,
+    Provision,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +109,12 @@ def embed_text(p: Passage, doc: Document) -> str:
     """The text a passage is embedded and BM25-indexed as: its section path, then its body."""
     body = doc.text[p.body_start : p.end]
     # a footnote is about its own subject, not the section it happened to fall in
-    return f"{p.section}\n{body}" if p.section and p.kind != "footnote" else body
+    return f"{p.section}\n{body}" if p.section and p.kind is not PassageKind.FOOTNOTE else body
 
 
 def objective_text(o: Objective) -> str:
     """The text an objective is embedded as: its heading, then its own words."""
-    heading = o.section.split(" > ")[-1]
+    heading = o.section.heading
     return f"{heading}: {o.text}" if heading and heading not in o.text else o.text
 
 
@@ -260,7 +267,7 @@ def _texts(records: _Records, first_passage: int = 0, first_objective: int = 0) 
         passages=[embed_text(p, by_id[p.doc_id]) for p in passages],
         sentences=[by_id[p.doc_id].text[s:e] for p in passages for s, e in p.sentences],
         objectives=[objective_text(o) for o in objectives],
-        headings=[o.section.split(" > ")[-1] or o.title for o in objectives])
+        headings=[o.section.heading or o.title for o in objectives])
 
 
 def _vectors(records: _Records, texts: _Texts, keys: list[str],

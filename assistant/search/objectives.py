@@ -13,7 +13,7 @@ from assistant.config import Settings
 from assistant.search.index import IndexData
 from assistant.search.stores import bm25_scores
 from assistant.text import stemmer, years_in
-from assistant.types import Objective, Query, heading_of
+from assistant.types import Objective, Query
 
 # Words that name the documents themselves say nothing about an objective's topic.
 _DOCUMENT_WORDS = frozenset({"mandat", "draft", "object", "nhs", "goal", "aim", "ambit",
@@ -55,7 +55,7 @@ class ObjectiveMapper:
         used = np.unique(np.concatenate(sentence_rows)) if sentence_rows else np.zeros(0, int)
         self._sentence_vectors = index.sentence_vectors[used]
         self._sentence_rows = [np.searchsorted(used, rows) for rows in sentence_rows]
-        texts = [f"{heading_of(o.section)}\n{o.text}\n"
+        texts = [f"{o.section.heading}\n{o.text}\n"
                  + " ".join(index.passages[r].text for r in rows)
                  for o, rows in zip(self.objectives, intro_rows, strict=True)]
         self._bm25 = None

@@ -21,7 +21,7 @@ from assistant.types import (
     ProvisionMatch,
 )
 
-_KINDS = {k.value for k in ProvisionKind}
+_KINDS = {k.value for k in ProvisionKind} - {ProvisionKind.PARAGRAPH.value}
 _LABEL = re.compile(r"^(?:[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7]\s*"
                     r"|\d{1,2}\.\s+|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+)")
 
@@ -63,18 +63,18 @@ def catalogue_provisions(doc: Document, passages: list[Passage], objectives: lis
                                  doc_id=doc.doc_id, kind=ProvisionKind.CONSULTATION_QUESTION,
                                  number=q.number, title=provision_title(q.text), text=q.text,
                                  section=p.section, page=p.page, passage_id=p.id))
-        elif p.kind in _KINDS and p.kind != ProvisionKind.PARAGRAPH.value and p.number:
+        elif p.kind in _KINDS and p.number:
             body = doc.text[p.body_start:p.end]
             out.append(Provision(id=f"{doc.doc_id}/{p.kind}/{p.number}", doc_id=doc.doc_id,
-                                 kind=ProvisionKind(p.kind), number=p.number,
+                                 kind=ProvisionKind(p.kind.value), number=p.number,
                                  title=provision_title(body), text=body, section=p.section,
                                  page=p.page, passage_id=p.id))
     return out
 
 
 def provision_match(p: Provision, score: float) -> ProvisionMatch:
-    return ProvisionMatch(id=p.id, doc_id=p.doc_id, kind=p.kind.value, number=p.number,
-                          title=p.title, section=p.section, page=p.page,
+    return ProvisionMatch(id=p.id, doc_id=p.doc_id, kind=p.kind, number=p.number,
+                          title=p.title, section=str(p.section), page=p.page,
                           score=round(float(score), 4))
 
 

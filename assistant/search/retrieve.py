@@ -21,7 +21,7 @@ from assistant.config import Settings
 from assistant.search.fusion import HybridRetriever, ObjectiveGroup, PassageNodes, StoreRetriever
 from assistant.search.index import IndexData
 from assistant.search.stores import FileStore, doc_filter
-from assistant.types import Hit, Query
+from assistant.types import Hit, PassageKind, ProvisionKind, Query
 
 
 class Retriever:
@@ -39,7 +39,8 @@ class Retriever:
         self.mapper = mapper  # an ObjectiveMapper: enables the objective-group ranking
         # documents whose provisions are rights, pledges, principles... and no objectives
         self._statement_docs = ({p.doc_id for p in getattr(index, "provisions", [])
-                                 if p.kind.value not in {"objective", "consultation_question"}}
+                                 if p.kind not in {ProvisionKind.OBJECTIVE,
+                                                   ProvisionKind.CONSULTATION_QUESTION}}
                                 - {o.doc_id for o in index.objectives})
         self._doc_of = np.array([p.doc_id for p in index.passages])
         # the passages' Store: the index files by default, PostgreSQL when loaded from it
@@ -112,7 +113,7 @@ class Retriever:
     def _draws_on_structure(self, query: Query, top_row: int) -> bool:
         """A question about what the documents expect: not one asking for a single fact,
         nor one whose best passage is a consultation question."""
-        return (self.index.passages[top_row].kind != "question"
+        return (self.index.passages[top_row].kind is not PassageKind.QUESTION
                 and not query.intent.asks_for_fact)
 
     def _objective_applies(self, objectives: list, top_row: int) -> bool:

@@ -16,7 +16,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr
 
 from assistant.config import Settings
-from assistant.types import Hit, Intent, Query, ScoredSentence
+from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 
 _REFERENCE = re.compile(r"https?://|www\.")
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november"
@@ -77,8 +77,8 @@ class SentenceReranker(BaseNodePostprocessor):
             if hi <= lo:
                 continue
             cos = index.sentence_vectors[lo:hi] @ vector
-            penalty = w.footnote_penalty if p.kind == "footnote" else 0.0
-            if p.kind == "question" and not intent.about_consultation:
+            penalty = w.footnote_penalty if p.kind is PassageKind.FOOTNOTE else 0.0
+            if p.kind is PassageKind.QUESTION and not intent.about_consultation:
                 penalty += w.question_penalty
             text = index.documents[p.doc_id].text
             for j, c in enumerate(cos.tolist()):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.types import chapter_of
 from ui import state, theme
 from ui.render import location, md_escape, md_text, short_title
 
@@ -18,7 +17,7 @@ def related_objectives(question, objectives) -> tuple[list, bool]:
     mine = [o for o in objectives if o.doc_id == question.doc_id]
     chapter = (question.chapter or "").strip()
     if chapter and chapter.lower() != "overarching":
-        same = [o for o in mine if chapter_of(o.section).strip() == chapter]
+        same = [o for o in mine if o.section.chapter.strip() == chapter]
         if same:
             return same, False
     return mine, True

@@ -10,7 +10,6 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from assistant.types import ProvisionKind
-from assistant.types import chapter_of as section_chapter
 from ui import state, theme
 from ui.render import location, md_escape, md_text, objective_label, short_title
 
@@ -22,7 +21,7 @@ _SKIP = {ProvisionKind.OBJECTIVE, ProvisionKind.CONSULTATION_QUESTION}
 
 def chapter_of(o) -> str:
     """The chapter an objective sits in ('' when its heading is the objective itself)."""
-    head = section_chapter(o.section).strip()
+    head = o.section.chapter.strip()
     return "" if not head or head == o.title.strip() else head
 
 
