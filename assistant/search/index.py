@@ -7,14 +7,13 @@ Layout of `index/`:
         documents.jsonl     clean text, page points and metadata of each document
         passages.jsonl      passages with offsets, sections, paragraphs, pages, sentences
         objectives.jsonl    the objective catalogue;  questions.jsonl: consultation questions
-        passage_vectors.npy, sentence_vectors.npy
-                            passage and sentence vectors (float16, unit length), mapped
+        passage_vectors.npy, sentence_vectors.npy: float16, unit length, memory-mapped
         vectors.npz         objective and heading vectors (float32), sentence offsets
         faiss.index         dense index (llama-index FaissVectorStore)
         bm25/               lexical index (llama-index BM25Retriever)
 
 A build is written aside and only then made CURRENT, so a failed or killed build never
-damages the index in use; unchanged text is never re-embedded. Files: assistant/search/persist.py.
+damages the index in use; unchanged text is never re-embedded (files: search/persist.py).
 """
 
 from __future__ import annotations
