@@ -45,6 +45,21 @@ def test_only_the_settings_module_reads_the_environment():
     assert disablers == []
 
 
+def test_modules_and_functions_stay_small_enough_to_read():
+    """The package's shape: no module over 400 lines, no function over 60."""
+    long_modules, long_functions = [], []
+    for path in sorted((PROJECT_ROOT / "assistant").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(PROJECT_ROOT).as_posix()
+        if len(text.splitlines()) > 400:
+            long_modules.append(name)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if node.end_lineno - node.lineno + 1 > 60:
+                    long_functions.append(f"{name}:{node.name}")
+    assert long_modules == [] and long_functions == []
+
+
 def test_keyword_backend_is_honoured_over_the_environment(monkeypatch):
     from assistant.search.embed import embedder_for
 
