@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from statistics import median
 
 from assistant.errors import IngestError
+from assistant.ingest.fonts import Faces
 
 _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077"
                              "\u2078\u2079")
@@ -121,12 +123,13 @@ def _page_lines(page, index: int, height: float) -> list[Line]:
     import pypdfium2.raw as raw
 
     tp = page.get_textpage()
+    faces = Faces(raw)
     lines: list[Line] = []
-    chars: list[tuple[str, float, float, float, float, bool]] = []
+    chars: list[tuple[str, float, float, float, float, int]] = []  # ..., its index on the page
 
     def flush() -> None:
         if chars:
-            line = _make_line(chars, index, height)
+            line = _make_line(chars, index, height, partial(faces.mostly_bold, tp))
             if line is not None:
                 lines.append(line)
             chars.clear()
@@ -142,24 +145,10 @@ def _page_lines(page, index: int, height: float) -> list[Line]:
                                      not _raised(ch, y0, y1, chars)
                                      or x0 < chars[-1][1] - 2 * (y1 - y0)):
             flush()  # a jump in baseline or back to the left: a new line
-        bold = _is_bold(raw, tp, c)
-        chars.append((ch, x0, y0, x1, y1, bold))
+        chars.append((ch, x0, y0, x1, y1, c))
     flush()
     tp.close()
     return lines
-
-
-def _is_bold(raw, tp, c: int) -> bool:
-    """Whether character c is set in a bold face (by weight, or by the font's name)."""
-    weight = raw.FPDFText_GetFontWeight(tp.raw, c)
-    if weight > 0:
-        return weight >= 600
-    import ctypes
-
-    buf = ctypes.create_string_buffer(128)
-    flags = ctypes.c_int(0)
-    raw.FPDFText_GetFontInfo(tp.raw, c, buf, 128, ctypes.byref(flags))
-    return bool(re.search(rb"bold|black|heavy", buf.value, re.I))
 
 
 def _raised(ch: str, y0: float, y1: float, chars: list) -> bool:
@@ -168,7 +157,7 @@ def _raised(ch: str, y0: float, y1: float, chars: list) -> bool:
     return ch.isdigit() and (y1 - y0) < 0.8 * (prev[4] - prev[2]) and y0 > prev[2]
 
 
-def _make_line(chars: list, index: int, height: float) -> Line | None:
+def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | None:
     sizes = [c[4] - c[2] for c in chars if c[0].strip()]
     if not sizes:
         return None
@@ -190,7 +179,7 @@ def _make_line(chars: list, index: int, height: float) -> Line | None:
     if not text:
         return None
     visible = [c for c in chars if c[0].strip()]
-    bold = sum(c[5] for c in visible) >= 0.8 * len(visible)
+    bold = mostly_bold([c[5] for c in visible])
     return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
                 top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
                 size=size, bold=bold, page=index)
