@@ -310,3 +310,22 @@ def test_every_answer_quotes_something_or_refuses(assistant):
         answer = assistant.ask(row["question"])
         assert answer.refused or answer.citations, row["question"]
         assert not grounding_problems(answer, assistant.index), row["question"]
+
+
+@pytest.mark.parametrize("question, item", [
+    # the item is the first sentence of a passage whose heading is the lead-in
+    ("Whose recommendations do NHS screening programmes follow?",
+     "to provide screening programmes as recommended by the UK National Screening Committee"),
+    # the item is a passage of its own, after other items of the same list
+    ("What does the NHS do with information collected while I'm being treated?",
+     "to anonymise the information collected during the course of your treatment"),
+])
+def test_a_list_item_is_quoted_after_its_lead_in(assistant, question, item):
+    answer = assistant.ask(question)
+    assert not answer.refused
+    lines = answer.answer.split("\n")
+    at = next(i for i, line in enumerate(lines) if item in line)
+    assert lines[at].startswith("- ")
+    assert re.match(r"The NHS also commits: \[\d+\]$", lines[at - 1])
+    assert sum("The NHS also commits:" in c.quote for c in answer.citations) == 1
+    assert grounding_problems(answer, assistant.index) == []

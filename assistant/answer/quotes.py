@@ -37,6 +37,16 @@ class Span:
     a: int
     b: int
     score: float
+    # where the quote starts and ends when not at sentences a and b: at the passage's
+    # heading when that is the lead-in ("The NHS also commits:") of the list item it holds
+    lo: int | None = None
+    hi: int | None = None
+
+    def start(self) -> int:
+        return self.passage.sentences[self.a][0] if self.lo is None else self.lo
+
+    def end(self) -> int:
+        return self.passage.sentences[self.b][1] if self.hi is None else self.hi
 
 
 def sentence(text: str, p: Passage, j: int) -> str:
@@ -77,15 +87,26 @@ def place(spans: list[Span], found: list[Span]) -> None:
         o = next((o for o in spans if o.passage.id == s.passage.id
                   and s.a <= o.b + 1 and o.a <= s.b + 1), None)
         if o is not None:
+            lo, hi = min(o.start(), s.start()), max(o.end(), s.end())
             o.a, o.b, o.score = min(o.a, s.a), max(o.b, s.b), max(o.score, s.score)
+            o.lo = None if lo == o.passage.sentences[o.a][0] else lo
+            o.hi = None if hi == o.passage.sentences[o.b][1] else hi
             at = min(at, spans.index(o))
         else:
-            spans.insert(at, Span(s.passage, s.a, s.b, s.score))
+            spans.insert(at, Span(s.passage, s.a, s.b, s.score, s.lo, s.hi))
 
 
 def words(text: str, span: Span) -> int:
-    p = span.passage
-    return len(text[p.sentences[span.a][0]:p.sentences[span.b][1]].split())
+    return len(text[span.start():span.end()].split())
+
+
+def lead_in(text: str, p: Passage) -> int | None:
+    """Where the passage's heading ends when it introduces a list ("The NHS also
+    commits:"), so that a list item opening the passage is quoted with it; else None."""
+    if p.body_start <= p.start or not p.sentences:
+        return None
+    head = _TRAILING_MARK.sub("", text[p.start:p.sentences[0][0]])
+    return p.start + len(head) if head.endswith(":") else None
 
 
 def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = False) -> str:
@@ -100,7 +121,9 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
                                          if s.strip()))
             continue
         prose: list[str] = []
-        listing = False
+        # a quote of list items right after the quote of their lead-in goes on as its list
+        listing = bool(lines) and opens_list(_MARKER.sub("", lines[-1])) and bool(
+            sentences) and is_item(sentences[0].strip())
         for s in (s.strip() for s in sentences):
             if not s:
                 continue
@@ -127,7 +150,10 @@ def quote_sentences(text: str, p: Passage, start: int, end: int) -> list[str]:
     """The quote [start, end) of passage p cut at its sentences: each piece runs to where
     the next sentence starts, so what lies between sentences (a footnote mark) is kept."""
     cuts = sorted({max(s, start) for s, e in p.sentences if s < end and e > start})
-    cuts = [start, *cuts[1:]]  # what precedes the first sentence belongs to it
+    head = _TRAILING_MARK.sub("", text[start:cuts[0]]) if cuts else ""
+    # what precedes the first sentence belongs to it (a footnote mark), unless it is a
+    # list's lead-in ("The NHS also commits:"), which is a sentence of its own
+    cuts = [start, *cuts[(0 if head.endswith(":") else 1):]]
     pieces = [_TRAILING_MARK.sub("", text[a:b])
               for a, b in zip(cuts, [*cuts[1:], end], strict=True)]
     return [x for x in pieces if x.strip()] or [text[start:end]]
@@ -287,7 +313,7 @@ class Quoter:
         seen = [c.quote for c in citations]
         for sp in spans:
             p = sp.passage
-            s, e = p.sentences[sp.a][0], p.sentences[sp.b][1]
+            s, e = sp.start(), sp.end()
             quote = self.index.documents[p.doc_id].text[s:e]
             if any(quote in q for q in seen):
                 continue  # the same words are quoted already
@@ -305,8 +331,14 @@ class Quoter:
         if not dangling:
             return [span]
         if p.body_start > p.start:
+            if a == 0 and is_item(sentence(text, p, 0)) and lead_in(text, p) is not None:
+                return [Span(p, a, b, cos, lo=p.start)]  # the item with its lead-in
             return None  # it refers to its heading ("This domain"), which is not quoted
         row = self.index.by_id[p.id]
+        if a == 0 and is_item(sentence(text, p, 0)):
+            head = self.list_head(row)
+            if head is not None:
+                return [head, span]
         prev = self.index.passages[row - 1] if row > 0 else None
         if prev is None or prev.doc_id != p.doc_id or not prev.sentences:
             return None
@@ -315,6 +347,25 @@ class Quoter:
         if prev_dangling or leans_back(sentence(text, prev, pa)):
             return None
         return [Span(prev, pa, pb, cos), span]
+
+    def list_head(self, row: int, most: int = 30) -> Span | None:
+        """The lead-in of the list whose item opens passage `row` when the items are
+        passages of their own: the heading ("The NHS also commits:") of the nearest
+        passage before it that opens the same run of items; None when there is none."""
+        p = self.index.passages[row]
+        text = self.index.documents[p.doc_id].text
+        for r in range(row - 1, max(row - most, 0) - 1, -1):
+            q = self.index.passages[r]
+            if q.doc_id != p.doc_id or q.kind != p.kind or not q.sentences:
+                return None
+            if not is_item(sentence(text, q, 0)):
+                return None
+            end = lead_in(text, q)
+            if end is not None:
+                return Span(q, 0, 0, 0.0, lo=q.start, hi=end)
+            if q.body_start > q.start:
+                return None
+        return None
 
     def list_end(self, p: Passage, j: int) -> int:
         """The last sentence to quote with sentence j: j itself, or, when j leads into a list
