@@ -329,3 +329,18 @@ def test_a_list_item_is_quoted_after_its_lead_in(assistant, question, item):
     assert re.match(r"The NHS also commits: \[\d+\]$", lines[at - 1])
     assert sum("The NHS also commits:" in c.quote for c in answer.citations) == 1
     assert grounding_problems(answer, assistant.index) == []
+
+
+def test_a_sentence_holding_the_questions_rare_words_is_quoted(assistant):
+    """Its meaning as a whole is far from the question (cosine below the quoting floor),
+    but it holds "chief executive" and "NHS Confederation", and the name asked for."""
+    from assistant.search.sentences import question_words, word_share
+
+    asked = question_words(assistant.index, "Who is the chief executive of the NHS "
+                                            "Confederation?")
+    assert asked["confeder"] > 3 * asked["nhs"]  # a rare word outweighs a common one
+    assert word_share(asked, "NHS Confederation chief executive Mike Farrar said") == 1.0
+    assert word_share(asked, "The NHS is a national service") < 0.2
+    answer = assistant.ask("Who is the chief executive of the NHS Confederation?")
+    assert "Mike Farrar" in answer.answer
+    assert grounding_problems(answer, assistant.index) == []

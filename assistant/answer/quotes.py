@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.config import Settings
+from assistant.search.sentences import question_words, word_share
 from assistant.types import Citation, Passage, ScoredSentence
 
 # A sentence opening with one of these words leans on the sentence before it.
@@ -215,6 +216,8 @@ class Quoter:
         # this similar to the question (whatever the refusal threshold is set to)
         self.margin = settings.sentence_margin
         self.min_cos = settings.min_sentence_cos
+        # ...or holds enough of the question's rarer words to make up the difference
+        self.lexical_weight = settings.sentence_lexical_weight
         # an objective's own text is quoted up to the sentence that reaches this many words
         self.lead_words = settings.lead_words
         # A sentence that introduces a list ("...under five headings:") is quoted with the
@@ -273,11 +276,21 @@ class Quoter:
         p = self.index.passage(objective.passage_id)
         return self.cite(marker, p, *self.lead_span(p, max_words), score)
 
-    def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0
-              ) -> list[Citation]:
+    def related(self, asked: dict[str, float], cos: float, hit, j: int) -> bool:
+        """Whether a sentence is close enough to the question to be quoted: its cosine,
+        with the share of the question's words it holds, reaches `min_sentence_cos`."""
+        if cos >= self.min_cos:
+            return True
+        p = hit.passage
+        text = self.index.documents[p.doc_id].text[slice(*p.sentences[j])]
+        return cos + self.lexical_weight * word_share(asked, text) >= self.min_cos
+
+    def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
+              question: str = "") -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
         passage merged, no quote repeated, within about `Settings.answer_words` words."""
+        asked = question_words(self.index, question)
         citations: list[Citation] = []
         used_passages: set[str] = set()
         if lead is not None:
@@ -293,7 +306,7 @@ class Quoter:
         for score, cos, hit, j in scored:
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
-            if score < best - self.margin or cos < self.min_cos:
+            if score < best - self.margin or not self.related(asked, cos, hit, j):
                 break
             pid = hit.passage.id
             if pid in used_passages or per_passage.get(pid, 0) >= 2:
