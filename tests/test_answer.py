@@ -344,3 +344,28 @@ def test_a_sentence_holding_the_questions_rare_words_is_quoted(assistant):
     answer = assistant.ask("Who is the chief executive of the NHS Confederation?")
     assert "Mike Farrar" in answer.answer
     assert grounding_problems(answer, assistant.index) == []
+
+
+@pytest.mark.parametrize("question, fact, rest", [
+    # the next sentence refers back to the one chosen and states the number asked for
+    ("How many people are expected to have a long-term condition by 2025/30?",
+     "This will increase to around 18 million by 2025/30.", "Today there are over 15 million"),
+    # a dateline just before the sentence chosen states the date asked for
+    ("On what date was the Government's first mandate for the NHS published?",
+     "13 November 2012", "The Government has published its first mandate to the NHS"),
+])
+def test_a_fact_question_brings_the_neighbour_that_states_the_fact(assistant, question,
+                                                                    fact, rest):
+    answer = assistant.ask(question)
+    quote = next(c.quote for c in answer.citations if fact in c.quote)
+    assert rest in quote
+    assert not any(line.startswith("- ") for line in answer.answer.split("\n"))
+    assert grounding_problems(answer, assistant.index) == []
+
+
+def test_a_line_ending_in_a_year_does_not_open_a_list():
+    from assistant.answer.quotes import opens_list
+
+    assert not opens_list("13 November 2012")
+    assert opens_list("The NHS also commits:")
+    assert opens_list("the four tests that there is")

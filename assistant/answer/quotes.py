@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.config import Settings
-from assistant.search.sentences import question_words, word_share
+from assistant.search.sentences import carries, question_words, word_share
 from assistant.types import Citation, Passage, ScoredSentence
 
 # A sentence opening with one of these words leans on the sentence before it.
@@ -77,6 +77,23 @@ def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
     first = sentence(text, p, a)
     b = max(j, list_end(p, a), list_end(p, j))
     return a, b, leans_back(first)
+
+
+def with_fact(text: str, p: Passage, a: int, b: int, kind: str,
+              dateline_words: int = 6) -> tuple[int, int]:
+    """Sentences a..b widened to the neighbours that state the kind of fact asked for: the
+    next sentence when it refers back to them ("This will increase to around 18 million
+    by 2025/30."), and, when they state no such fact, a short line just before them that
+    does (a dateline, "13 November 2012")."""
+    if b + 1 < len(p.sentences):
+        after = sentence(text, p, b + 1)
+        if BACK_REFERENCE.match(after) and carries(kind, after):
+            b += 1
+    if a > 0 and not any(carries(kind, sentence(text, p, i)) for i in range(a, b + 1)):
+        before = sentence(text, p, a - 1)
+        if len(before.split()) <= dateline_words and carries(kind, before):
+            a -= 1
+    return a, b
 
 
 def place(spans: list[Span], found: list[Span]) -> None:
@@ -143,7 +160,10 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
 def opens_list(s: str) -> bool:
     """A sentence that leads into a list: it ends with a colon, or breaks off without a
     full stop ("the four tests that there is")."""
-    s = _FOOTNOTE_MARK.sub("", s.rstrip())
+    s = s.rstrip()
+    if re.search(r"\b(?:19|20)\d\d$", s):
+        return False  # a line that ends in a year is a date ("13 November 2012")
+    s = _FOOTNOTE_MARK.sub("", s)
     return s.endswith(":") or not s.endswith(_TERMINAL)
 
 
@@ -286,7 +306,7 @@ class Quoter:
         return cos + self.lexical_weight * word_share(asked, text) >= self.min_cos
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
-              question: str = "") -> list[Citation]:
+              question: str = "", fact_kind: str | None = None) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
         passage merged, no quote repeated, within about `Settings.answer_words` words."""
@@ -313,7 +333,7 @@ class Quoter:
                 continue
             if lead is not None and pid not in lead.intro_passage_ids:
                 continue  # after an objective, only the narrative that introduces it
-            found = self.whole(hit.passage, j, cos)
+            found = self.whole(hit.passage, j, cos, fact_kind)
             if found is None:
                 continue
             size = sum(words(self.index.documents[x.passage.doc_id].text, x)
@@ -334,12 +354,16 @@ class Quoter:
             citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
         return citations
 
-    def whole(self, p: Passage, j: int, cos: float) -> list[Span] | None:
+    def whole(self, p: Passage, j: int, cos: float, fact_kind: str | None = None
+              ) -> list[Span] | None:
         """Sentence j of p as a whole quote (see `widen`); when the passage itself
         opens by referring back, the last sentence of the paragraph before it comes too.
+        For a question for one fact, the neighbours that state it come too (`with_fact`).
         None when that is not enough to read it."""
         text = self.index.documents[p.doc_id].text
         a, b, dangling = widen(text, p, j, self.list_end)
+        if fact_kind is not None:
+            a, b = with_fact(text, p, a, b, fact_kind)
         span = Span(p, a, b, cos)
         if not dangling:
             return [span]
