@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     rank_weight: float = 0.1
     # gained by a sentence that states the kind of fact asked for (a date for "when")
     fact_bonus: float = 0.06
+    # times the share of the question's words (weighted by their rarity among the corpus's
+    # sentences) that a sentence holds: "the chief executive of the NHS Confederation"
+    # finds the sentence naming it even when its meaning as a whole is far from the question
+    sentence_lexical_weight: float = 0.2
     # lost by a sentence with a web address, a footnote's sentence, and a consultation
     # question's sentence when the question is not about the consultation
     reference_penalty: float = 0.15

@@ -310,3 +310,62 @@ def test_every_answer_quotes_something_or_refuses(assistant):
         answer = assistant.ask(row["question"])
         assert answer.refused or answer.citations, row["question"]
         assert not grounding_problems(answer, assistant.index), row["question"]
+
+
+@pytest.mark.parametrize("question, item", [
+    # the item is the first sentence of a passage whose heading is the lead-in
+    ("Whose recommendations do NHS screening programmes follow?",
+     "to provide screening programmes as recommended by the UK National Screening Committee"),
+    # the item is a passage of its own, after other items of the same list
+    ("What does the NHS do with information collected while I'm being treated?",
+     "to anonymise the information collected during the course of your treatment"),
+])
+def test_a_list_item_is_quoted_after_its_lead_in(assistant, question, item):
+    answer = assistant.ask(question)
+    assert not answer.refused
+    lines = answer.answer.split("\n")
+    at = next(i for i, line in enumerate(lines) if item in line)
+    assert lines[at].startswith("- ")
+    assert re.match(r"The NHS also commits: \[\d+\]$", lines[at - 1])
+    assert sum("The NHS also commits:" in c.quote for c in answer.citations) == 1
+    assert grounding_problems(answer, assistant.index) == []
+
+
+def test_a_sentence_holding_the_questions_rare_words_is_quoted(assistant):
+    """Its meaning as a whole is far from the question (cosine below the quoting floor),
+    but it holds "chief executive" and "NHS Confederation", and the name asked for."""
+    from assistant.search.sentences import question_words, word_share
+
+    asked = question_words(assistant.index, "Who is the chief executive of the NHS "
+                                            "Confederation?")
+    assert asked["confeder"] > 3 * asked["nhs"]  # a rare word outweighs a common one
+    assert word_share(asked, "NHS Confederation chief executive Mike Farrar said") == 1.0
+    assert word_share(asked, "The NHS is a national service") < 0.2
+    answer = assistant.ask("Who is the chief executive of the NHS Confederation?")
+    assert "Mike Farrar" in answer.answer
+    assert grounding_problems(answer, assistant.index) == []
+
+
+@pytest.mark.parametrize("question, fact, rest", [
+    # the next sentence refers back to the one chosen and states the number asked for
+    ("How many people are expected to have a long-term condition by 2025/30?",
+     "This will increase to around 18 million by 2025/30.", "Today there are over 15 million"),
+    # a dateline just before the sentence chosen states the date asked for
+    ("On what date was the Government's first mandate for the NHS published?",
+     "13 November 2012", "The Government has published its first mandate to the NHS"),
+])
+def test_a_fact_question_brings_the_neighbour_that_states_the_fact(assistant, question,
+                                                                    fact, rest):
+    answer = assistant.ask(question)
+    quote = next(c.quote for c in answer.citations if fact in c.quote)
+    assert rest in quote
+    assert not any(line.startswith("- ") for line in answer.answer.split("\n"))
+    assert grounding_problems(answer, assistant.index) == []
+
+
+def test_a_line_ending_in_a_year_does_not_open_a_list():
+    from assistant.answer.quotes import opens_list
+
+    assert not opens_list("13 November 2012")
+    assert opens_list("The NHS also commits:")
+    assert opens_list("the four tests that there is")

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.config import Settings
+from assistant.search.sentences import carries, question_words, word_share
 from assistant.types import Citation, Passage, ScoredSentence
 
 # A sentence opening with one of these words leans on the sentence before it.
@@ -37,6 +38,16 @@ class Span:
     a: int
     b: int
     score: float
+    # where the quote starts and ends when not at sentences a and b: at the passage's
+    # heading when that is the lead-in ("The NHS also commits:") of the list item it holds
+    lo: int | None = None
+    hi: int | None = None
+
+    def start(self) -> int:
+        return self.passage.sentences[self.a][0] if self.lo is None else self.lo
+
+    def end(self) -> int:
+        return self.passage.sentences[self.b][1] if self.hi is None else self.hi
 
 
 def sentence(text: str, p: Passage, j: int) -> str:
@@ -68,6 +79,23 @@ def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
     return a, b, leans_back(first)
 
 
+def with_fact(text: str, p: Passage, a: int, b: int, kind: str,
+              dateline_words: int = 6) -> tuple[int, int]:
+    """Sentences a..b widened to the neighbours that state the kind of fact asked for: the
+    next sentence when it refers back to them ("This will increase to around 18 million
+    by 2025/30."), and, when they state no such fact, a short line just before them that
+    does (a dateline, "13 November 2012")."""
+    if b + 1 < len(p.sentences):
+        after = sentence(text, p, b + 1)
+        if BACK_REFERENCE.match(after) and carries(kind, after):
+            b += 1
+    if a > 0 and not any(carries(kind, sentence(text, p, i)) for i in range(a, b + 1)):
+        before = sentence(text, p, a - 1)
+        if len(before.split()) <= dateline_words and carries(kind, before):
+            a -= 1
+    return a, b
+
+
 def place(spans: list[Span], found: list[Span]) -> None:
     """Add the spans of one choice (a referent, then the sentence that needs it) to
     `spans`: a span that overlaps or touches one of its passage's merges into it, and the
@@ -77,15 +105,26 @@ def place(spans: list[Span], found: list[Span]) -> None:
         o = next((o for o in spans if o.passage.id == s.passage.id
                   and s.a <= o.b + 1 and o.a <= s.b + 1), None)
         if o is not None:
+            lo, hi = min(o.start(), s.start()), max(o.end(), s.end())
             o.a, o.b, o.score = min(o.a, s.a), max(o.b, s.b), max(o.score, s.score)
+            o.lo = None if lo == o.passage.sentences[o.a][0] else lo
+            o.hi = None if hi == o.passage.sentences[o.b][1] else hi
             at = min(at, spans.index(o))
         else:
-            spans.insert(at, Span(s.passage, s.a, s.b, s.score))
+            spans.insert(at, Span(s.passage, s.a, s.b, s.score, s.lo, s.hi))
 
 
 def words(text: str, span: Span) -> int:
-    p = span.passage
-    return len(text[p.sentences[span.a][0]:p.sentences[span.b][1]].split())
+    return len(text[span.start():span.end()].split())
+
+
+def lead_in(text: str, p: Passage) -> int | None:
+    """Where the passage's heading ends when it introduces a list ("The NHS also
+    commits:"), so that a list item opening the passage is quoted with it; else None."""
+    if p.body_start <= p.start or not p.sentences:
+        return None
+    head = _TRAILING_MARK.sub("", text[p.start:p.sentences[0][0]])
+    return p.start + len(head) if head.endswith(":") else None
 
 
 def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = False) -> str:
@@ -100,7 +139,9 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
                                          if s.strip()))
             continue
         prose: list[str] = []
-        listing = False
+        # a quote of list items right after the quote of their lead-in goes on as its list
+        listing = bool(lines) and opens_list(_MARKER.sub("", lines[-1])) and bool(
+            sentences) and is_item(sentences[0].strip())
         for s in (s.strip() for s in sentences):
             if not s:
                 continue
@@ -119,7 +160,10 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
 def opens_list(s: str) -> bool:
     """A sentence that leads into a list: it ends with a colon, or breaks off without a
     full stop ("the four tests that there is")."""
-    s = _FOOTNOTE_MARK.sub("", s.rstrip())
+    s = s.rstrip()
+    if re.search(r"\b(?:19|20)\d\d$", s):
+        return False  # a line that ends in a year is a date ("13 November 2012")
+    s = _FOOTNOTE_MARK.sub("", s)
     return s.endswith(":") or not s.endswith(_TERMINAL)
 
 
@@ -127,7 +171,10 @@ def quote_sentences(text: str, p: Passage, start: int, end: int) -> list[str]:
     """The quote [start, end) of passage p cut at its sentences: each piece runs to where
     the next sentence starts, so what lies between sentences (a footnote mark) is kept."""
     cuts = sorted({max(s, start) for s, e in p.sentences if s < end and e > start})
-    cuts = [start, *cuts[1:]]  # what precedes the first sentence belongs to it
+    head = _TRAILING_MARK.sub("", text[start:cuts[0]]) if cuts else ""
+    # what precedes the first sentence belongs to it (a footnote mark), unless it is a
+    # list's lead-in ("The NHS also commits:"), which is a sentence of its own
+    cuts = [start, *cuts[(0 if head.endswith(":") else 1):]]
     pieces = [_TRAILING_MARK.sub("", text[a:b])
               for a, b in zip(cuts, [*cuts[1:], end], strict=True)]
     return [x for x in pieces if x.strip()] or [text[start:end]]
@@ -189,6 +236,8 @@ class Quoter:
         # this similar to the question (whatever the refusal threshold is set to)
         self.margin = settings.sentence_margin
         self.min_cos = settings.min_sentence_cos
+        # ...or holds enough of the question's rarer words to make up the difference
+        self.lexical_weight = settings.sentence_lexical_weight
         # an objective's own text is quoted up to the sentence that reaches this many words
         self.lead_words = settings.lead_words
         # A sentence that introduces a list ("...under five headings:") is quoted with the
@@ -247,11 +296,21 @@ class Quoter:
         p = self.index.passage(objective.passage_id)
         return self.cite(marker, p, *self.lead_span(p, max_words), score)
 
-    def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0
-              ) -> list[Citation]:
+    def related(self, asked: dict[str, float], cos: float, hit, j: int) -> bool:
+        """Whether a sentence is close enough to the question to be quoted: its cosine,
+        with the share of the question's words it holds, reaches `min_sentence_cos`."""
+        if cos >= self.min_cos:
+            return True
+        p = hit.passage
+        text = self.index.documents[p.doc_id].text[slice(*p.sentences[j])]
+        return cos + self.lexical_weight * word_share(asked, text) >= self.min_cos
+
+    def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
+              question: str = "", fact_kind: str | None = None) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
         passage merged, no quote repeated, within about `Settings.answer_words` words."""
+        asked = question_words(self.index, question)
         citations: list[Citation] = []
         used_passages: set[str] = set()
         if lead is not None:
@@ -267,14 +326,14 @@ class Quoter:
         for score, cos, hit, j in scored:
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
-            if score < best - self.margin or cos < self.min_cos:
+            if score < best - self.margin or not self.related(asked, cos, hit, j):
                 break
             pid = hit.passage.id
             if pid in used_passages or per_passage.get(pid, 0) >= 2:
                 continue
             if lead is not None and pid not in lead.intro_passage_ids:
                 continue  # after an objective, only the narrative that introduces it
-            found = self.whole(hit.passage, j, cos)
+            found = self.whole(hit.passage, j, cos, fact_kind)
             if found is None:
                 continue
             size = sum(words(self.index.documents[x.passage.doc_id].text, x)
@@ -287,7 +346,7 @@ class Quoter:
         seen = [c.quote for c in citations]
         for sp in spans:
             p = sp.passage
-            s, e = p.sentences[sp.a][0], p.sentences[sp.b][1]
+            s, e = sp.start(), sp.end()
             quote = self.index.documents[p.doc_id].text[s:e]
             if any(quote in q for q in seen):
                 continue  # the same words are quoted already
@@ -295,18 +354,28 @@ class Quoter:
             citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
         return citations
 
-    def whole(self, p: Passage, j: int, cos: float) -> list[Span] | None:
+    def whole(self, p: Passage, j: int, cos: float, fact_kind: str | None = None
+              ) -> list[Span] | None:
         """Sentence j of p as a whole quote (see `widen`); when the passage itself
         opens by referring back, the last sentence of the paragraph before it comes too.
+        For a question for one fact, the neighbours that state it come too (`with_fact`).
         None when that is not enough to read it."""
         text = self.index.documents[p.doc_id].text
         a, b, dangling = widen(text, p, j, self.list_end)
+        if fact_kind is not None:
+            a, b = with_fact(text, p, a, b, fact_kind)
         span = Span(p, a, b, cos)
         if not dangling:
             return [span]
         if p.body_start > p.start:
+            if a == 0 and is_item(sentence(text, p, 0)) and lead_in(text, p) is not None:
+                return [Span(p, a, b, cos, lo=p.start)]  # the item with its lead-in
             return None  # it refers to its heading ("This domain"), which is not quoted
         row = self.index.by_id[p.id]
+        if a == 0 and is_item(sentence(text, p, 0)):
+            head = self.list_head(row)
+            if head is not None:
+                return [head, span]
         prev = self.index.passages[row - 1] if row > 0 else None
         if prev is None or prev.doc_id != p.doc_id or not prev.sentences:
             return None
@@ -315,6 +384,25 @@ class Quoter:
         if prev_dangling or leans_back(sentence(text, prev, pa)):
             return None
         return [Span(prev, pa, pb, cos), span]
+
+    def list_head(self, row: int, most: int = 30) -> Span | None:
+        """The lead-in of the list whose item opens passage `row` when the items are
+        passages of their own: the heading ("The NHS also commits:") of the nearest
+        passage before it that opens the same run of items; None when there is none."""
+        p = self.index.passages[row]
+        text = self.index.documents[p.doc_id].text
+        for r in range(row - 1, max(row - most, 0) - 1, -1):
+            q = self.index.passages[r]
+            if q.doc_id != p.doc_id or q.kind != p.kind or not q.sentences:
+                return None
+            if not is_item(sentence(text, q, 0)):
+                return None
+            end = lead_in(text, q)
+            if end is not None:
+                return Span(q, 0, 0, 0.0, lo=q.start, hi=end)
+            if q.body_start > q.start:
+                return None
+        return None
 
     def list_end(self, p: Passage, j: int) -> int:
         """The last sentence to quote with sentence j: j itself, or, when j leads into a list

@@ -1,14 +1,18 @@
 """Sentence re-ranking: every sentence of the retrieved passages scored for the answer.
 
 The score is the sentence's cosine with the question, plus a little weight from its
-passage's fused rank, plus a little for a sentence that states the kind of fact asked for
+passage's fused rank, plus a share of the question's words that the sentence holds (each
+word weighted by its rarity among the corpus's sentences, so "Confederation" counts and
+"NHS" barely does), plus a little for a sentence that states the kind of fact asked for
 (a date for "when"), less a little for sentences that make poor answers: references (a web
 address), footnotes, and consultation questions when the user is not asking about the
 consultation."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 
 import numpy as np
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
@@ -31,6 +35,67 @@ _CARRIES = {
                          r"|years?|days?)\b", re.I),
     "person": re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+ [A-Z][a-z]+\b"),
 }
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("""a an the and or but of in on for to with about by from at as is are was
+were be been being do does did has have had can could should would will shall may might must
+what which who whom whose when where why how whether there their they them it its this that
+these those i me my we us our you your he she his her if not no so than then into over under
+up out any all each""".split())
+# the rarity of each word among one index's sentences (computed once per loaded index)
+_IDF: dict[int, tuple[object, dict[str, float]]] = {}
+
+
+def words_of(text: str) -> set[str]:
+    """The stemmed content words of a text (lower case, without stop words)."""
+    from assistant.text import stemmer
+
+    tokens = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+    return set(stemmer().stemWords(tokens))
+
+
+def sentence_idf(index) -> dict[str, float]:
+    """Each word's inverse document frequency among the index's sentences."""
+    cached = _IDF.get(id(index))
+    if cached is not None and cached[0] is index:
+        return cached[1]
+    df: Counter[str] = Counter()
+    n = 0
+    for p in index.passages:
+        text = index.documents[p.doc_id].text
+        for s, e in p.sentences:
+            df.update(words_of(text[s:e]))
+            n += 1
+    idf = {w: math.log(1 + n / c) for w, c in df.items()}
+    _IDF[id(index)] = (index, idf)
+    return idf
+
+
+def question_words(index, question: str) -> dict[str, float]:
+    """The question's content words, each weighted by its rarity among the sentences."""
+    idf = sentence_idf(index)
+    unseen = max(idf.values(), default=1.0)  # a word no sentence holds is the rarest
+    return {word: idf.get(word, unseen) for word in words_of(question)}
+
+
+def word_share(asked: dict[str, float], text: str) -> float:
+    """The share of the question's words (weighted) that the sentence holds."""
+    total = sum(asked.values())
+    if total <= 0:
+        return 0.0
+    return sum(v for w, v in asked.items() if w in words_of(text)) / total
+
+
+def _with_referent(text: str, sentences, j: int) -> str:
+    """Sentence j, with the sentence before it when it refers back to that one ("This
+    will increase to around 18 million" is about what the sentence before it counts)."""
+    from assistant.answer.quotes import BACK_REFERENCE
+
+    own = text[slice(*sentences[j])]
+    if j > 0 and BACK_REFERENCE.match(own):
+        return text[sentences[j - 1][0]:sentences[j][1]]
+    return own
 
 
 def carries(kind: str | None, text: str) -> bool:
@@ -68,6 +133,7 @@ class SentenceReranker(BaseNodePostprocessor):
             raise ValueError("sentence re-ranking needs the query's embedding")
         index, w, intent = self._index, self._settings, self._intent
         vector = np.asarray(query_bundle.embedding, dtype=np.float32)
+        asked = question_words(index, query_bundle.query_str)
         out: list[SentenceNode] = []
         top = nodes[0].score if nodes else 1.0
         for n in nodes:
@@ -85,7 +151,10 @@ class SentenceReranker(BaseNodePostprocessor):
                 s, e = p.sentences[j]
                 reference = w.reference_penalty if _REFERENCE.search(text, s, e) else 0.0
                 fact = w.fact_bonus if carries(intent.fact_kind, text[s:e]) else 0.0
-                score = c + w.rank_weight * n.score / top + fact - penalty - reference
+                lexical = w.sentence_lexical_weight * word_share(
+                    asked, _with_referent(text, p.sentences, j))
+                score = (c + w.rank_weight * n.score / top + fact + lexical
+                         - penalty - reference)
                 out.append(SentenceNode(node=n.node, score=score, cos=c, j=j))
         out.sort(key=lambda x: -x.score)
         return out
