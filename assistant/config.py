@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     footnote_penalty: float = 0.03
     question_penalty: float = 0.1
 
-    # -- composition (assistant.answer.compose, assistant.answer.quotes) -----------------
+    # -- composition (assistant.answer.compose, .quotes, .form) --------------------------
     # an objective leads the answer when the question is about objectives and it scores this
     objective_lead: float = 0.45
     # ...and its text is at most this much less similar to the question than the best

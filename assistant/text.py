@@ -34,3 +34,11 @@ def stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+# A sentence opening with one of these words leans on the sentence before it.
+BACK_REFERENCE = re.compile(
+    r"^\W*(?:this|these|those|that|it|its|they|their|them|such|both|he|she|his|her)\b"
+    r"|^\W*(?:however|also|in addition|furthermore|moreover|therefore|thus)\b",
+    re.I,
+)

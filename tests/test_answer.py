@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.answer.quotes import split_answer
+from assistant.answer.form import split_answer
 from assistant.errors import AssistantError, QuestionError
 from assistant.evaluate.run import grounding_problems
 
@@ -364,7 +364,7 @@ def test_a_fact_question_brings_the_neighbour_that_states_the_fact(assistant, qu
 
 
 def test_a_line_ending_in_a_year_does_not_open_a_list():
-    from assistant.answer.quotes import opens_list
+    from assistant.answer.form import opens_list
 
     assert not opens_list("13 November 2012")
     assert opens_list("The NHS also commits:")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answer.form import answer_lead, display_title, leans_back, split_answer
 from assistant.answer.query import leans_on_previous, resolve
-from assistant.answer.quotes import answer_lead, display_title, leans_back, split_answer
 from assistant.evaluate import checks as checks
 from assistant.evaluate.run import grounding_problems
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pdfs import policy_pdf
 
+from assistant.answer.form import split_answer
 from assistant.answer.query import clean_question
-from assistant.answer.quotes import split_answer
 from assistant.config import PROJECT_ROOT
 from assistant.errors import AssistantError, IngestError, QuestionError
 from assistant.ingest.clean import SourceFile, decode_text, load_document

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from assistant.answer.quotes import answer_lead, display_title, split_answer
+from assistant.answer.form import answer_lead, display_title, split_answer
 from assistant.types import Answer, Citation, ObjectiveMatch, ProvisionKind, ProvisionMatch
 from ui.render import location, marked_lines, short_title
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from assistant.answer.quotes import display_title
+from assistant.answer.form import display_title
 from assistant.types import Answer, Objective, ObjectiveMatch, ProvisionKind, SectionPath
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character

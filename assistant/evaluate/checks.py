@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from assistant.answer.quotes import leans_back, split_answer
+from assistant.answer.form import leans_back, split_answer
 from assistant.types import Answer
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"

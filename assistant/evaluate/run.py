@@ -38,7 +38,7 @@ HEADLINE = {
 def grounding_problems(answer, index) -> list[str]:
     """Return why an answer is not grounded (empty when every quote is verbatim in its
     document at the cited paragraph and page, and every answer sentence is a cited quote)."""
-    from assistant.answer.quotes import split_answer
+    from assistant.answer.form import split_answer
 
     problems = []
     for c in list(answer.citations) + list(answer.closest):

@@ -20,6 +20,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr
 
 from assistant.config import Settings
+from assistant.text import BACK_REFERENCE
 from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 
 _REFERENCE = re.compile(r"https?://|www\.")
@@ -90,8 +91,6 @@ def word_share(asked: dict[str, float], text: str) -> float:
 def _with_referent(text: str, sentences, j: int) -> str:
     """Sentence j, with the sentence before it when it refers back to that one ("This
     will increase to around 18 million" is about what the sentence before it counts)."""
-    from assistant.answer.quotes import BACK_REFERENCE
-
     own = text[slice(*sentences[j])]
     if j > 0 and BACK_REFERENCE.match(own):
         return text[sentences[j - 1][0]:sentences[j][1]]
