@@ -10,6 +10,7 @@ consultation."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -44,26 +45,32 @@ were be been being do does did has have had can could should would will shall ma
 what which who whom whose when where why how whether there their they them it its this that
 these those i me my we us our you your he she his her if not no so than then into over under
 up out any all each""".split())
+_IDF_PASSAGES = 20_000
 # the rarity of each word among one index's sentences (computed once per loaded index)
 _IDF: dict[int, tuple[object, dict[str, float]]] = {}
 
 
-def words_of(text: str) -> set[str]:
-    """The stemmed content words of a text (lower case, without stop words)."""
+@functools.lru_cache(maxsize=65536)
+def words_of(text: str) -> frozenset[str]:
+    """The stemmed content words of a text (lower case, without stop words); kept for
+    the next question, which scores many of the same sentences."""
     from assistant.text import stemmer
 
     tokens = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    return set(stemmer().stemWords(tokens))
+    return frozenset(stemmer().stemWords(tokens))
 
 
 def sentence_idf(index) -> dict[str, float]:
-    """Each word's inverse document frequency among the index's sentences."""
+    """Each word's inverse document frequency among the index's sentences: all of them up
+    to `_IDF_PASSAGES` passages, an evenly spaced sample of that many passages above (a
+    sample estimates the rarity as well, and the first question of a large index does
+    not wait for every sentence to be read)."""
     cached = _IDF.get(id(index))
     if cached is not None and cached[0] is index:
         return cached[1]
     df: Counter[str] = Counter()
     n = 0
-    for p in index.passages:
+    for p in index.passages[::max(1, len(index.passages) // _IDF_PASSAGES)]:
         text = index.documents[p.doc_id].text
         for s, e in p.sentences:
             df.update(words_of(text[s:e]))
