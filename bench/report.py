@@ -227,9 +227,11 @@ def render(r: dict) -> str:
                      f"{ak['p95']:.1f} / {ak['p99']:.1f} | {steps} | "
                      f"{mem['process_rss_mib'] / 1024:.2f} | {mem['peak_rss_mib'] / 1024:.2f} |")
         if any(s.get("separate_run") for s in r["scale"].values()):
+            when = ", ".join(sorted({s.get("measured_at", "?") for s in r["scale"].values()
+                                     if s.get("separate_run")}))
             L += ["", "\\* measured by its own `python -m bench.scale` process, passed in with "
-                  "`--scale-result`: run alongside this one, or kept from an earlier run when "
-                  "the query path has not changed since (then its figures are that run's)."]
+                  f"`--scale-result` (measured {when}): its figures are that run's, with the "
+                  "code of that time, not this run's."]
         big = r["scale"][max(r["scale"], key=int)]
         mem = big["memory"]
         parts = [("the process before the synthetic corpus (model, shipped index, imports)",

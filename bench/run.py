@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from assistant.config import PROJECT_ROOT
@@ -94,7 +95,10 @@ def run(args) -> dict:
              "--ask-questions", "60" if args.quick else "200"])
     for path in args.scale_result or []:  # sizes measured by their own bench.scale run
         extra = json.loads(Path(path).read_text())
-        results["scale"][str(extra["n_synthetic"])] = {**extra, "separate_run": str(path)}
+        measured = extra.get("measured_at") or datetime.fromtimestamp(
+            Path(path).stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        results["scale"][str(extra["n_synthetic"])] = {**extra, "separate_run": str(path),
+                                                       "measured_at": measured}
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
