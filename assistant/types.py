@@ -342,6 +342,7 @@ class Query:
     doc_ids: tuple[str, ...] | None = None  # only these documents (None: all)
     previous: str | None = None  # the conversation's previous question
     read_with_history: str | None = None  # `asked` when it differs from `text`
+    words: frozenset[str] = frozenset()  # the stemmed content words of `asked`
 
 
 class Citation(BaseModel):

@@ -336,8 +336,8 @@ def test_a_sentence_holding_the_questions_rare_words_is_quoted(assistant):
     but it holds "chief executive" and "NHS Confederation", and the name asked for."""
     from assistant.search.sentences import question_words, word_share
 
-    asked = question_words(assistant.index, "Who is the chief executive of the NHS "
-                                            "Confederation?")
+    query = assistant.query("Who is the chief executive of the NHS Confederation?")
+    asked = question_words(assistant.index, query.words)
     assert asked["confeder"] > 3 * asked["nhs"]  # a rare word outweighs a common one
     assert word_share(asked, "NHS Confederation chief executive Mike Farrar said") == 1.0
     assert word_share(asked, "The NHS is a national service") < 0.2

@@ -114,7 +114,7 @@ class Composer:
         question when there is one."""
         lead = self._lead(query, evidence)
         similarity = evidence.similarity.get(lead.id, 0.0) if lead is not None else 0.0
-        citations = self.quoter.quote(evidence.sentences, lead, similarity, query.asked,
+        citations = self.quoter.quote(evidence.sentences, lead, similarity, query.words,
                                       query.intent.fact_kind)
         if lead is None:
             lead = self.quoter.cited_objective(citations, evidence.objectives,

@@ -26,6 +26,7 @@ import numpy as np
 from assistant.answer.glossary import Glossary
 from assistant.config import Settings
 from assistant.errors import QuestionError, UnknownDocumentError
+from assistant.search.sentences import words_of
 from assistant.text import strip_years, year_spans, years_in
 from assistant.types import FactKind, Intent, ProvisionKind, Query, Specifics
 
@@ -192,7 +193,7 @@ class QueryReader:
                      expanded=expanded, expanded_vector=np.asarray(expanded_vector),
                      intent=intent_of(asked), specifics=specifics_of(asked),
                      years=tuple(years_in(asked)), doc_ids=docs, previous=previous,
-                     read_with_history=read)
+                     read_with_history=read, words=words_of(asked))
 
 
 # ------------------------------------------------------------ follow-ups read with history

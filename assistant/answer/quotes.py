@@ -202,11 +202,12 @@ class Quoter:
         return cos + self.lexical_weight * word_share(asked, text) >= self.min_cos
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
-              question: str = "", fact_kind: str | None = None) -> list[Citation]:
+              asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None
+              ) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
         passage merged, no quote repeated, within about `Settings.answer_words` words."""
-        asked = question_words(self.index, question)
+        asked = question_words(self.index, asked_words)
         citations: list[Citation] = []
         used_passages: set[str] = set()
         if lead is not None:

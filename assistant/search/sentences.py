@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import weakref
 from collections import Counter
 
 import numpy as np
@@ -21,7 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr
 
 from assistant.config import Settings
-from assistant.text import BACK_REFERENCE
+from assistant.text import BACK_REFERENCE, stemmer
 from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 
 _REFERENCE = re.compile(r"https?://|www\.")
@@ -47,15 +48,13 @@ these those i me my we us our you your he she his her if not no so than then int
 up out any all each""".split())
 _IDF_PASSAGES = 20_000
 # the rarity of each word among one index's sentences (computed once per loaded index)
-_IDF: dict[int, tuple[object, dict[str, float]]] = {}
+_IDF: dict[int, dict[str, float]] = {}
 
 
 @functools.lru_cache(maxsize=65536)
 def words_of(text: str) -> frozenset[str]:
     """The stemmed content words of a text (lower case, without stop words); kept for
     the next question, which scores many of the same sentences."""
-    from assistant.text import stemmer
-
     tokens = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
     return frozenset(stemmer().stemWords(tokens))
 
@@ -66,8 +65,8 @@ def sentence_idf(index) -> dict[str, float]:
     sample estimates the rarity as well, and the first question of a large index does
     not wait for every sentence to be read)."""
     cached = _IDF.get(id(index))
-    if cached is not None and cached[0] is index:
-        return cached[1]
+    if cached is not None:
+        return cached
     df: Counter[str] = Counter()
     n = 0
     for p in index.passages[::max(1, len(index.passages) // _IDF_PASSAGES)]:
@@ -76,15 +75,18 @@ def sentence_idf(index) -> dict[str, float]:
             df.update(words_of(text[s:e]))
             n += 1
     idf = {w: math.log(1 + n / c) for w, c in df.items()}
-    _IDF[id(index)] = (index, idf)
+    _IDF[id(index)] = idf
+    # dropped with the index (a reloaded index is a new object), never keeping it alive
+    weakref.finalize(index, _IDF.pop, id(index), None)
     return idf
 
 
-def question_words(index, question: str) -> dict[str, float]:
-    """The question's content words, each weighted by its rarity among the sentences."""
+def question_words(index, words: frozenset[str]) -> dict[str, float]:
+    """The question's content words (`Query.words`), each weighted by its rarity among
+    the sentences."""
     idf = sentence_idf(index)
     unseen = max(idf.values(), default=1.0)  # a word no sentence holds is the rarest
-    return {word: idf.get(word, unseen) for word in words_of(question)}
+    return {word: idf.get(word, unseen) for word in words}
 
 
 def word_share(asked: dict[str, float], text: str) -> float:
@@ -124,10 +126,13 @@ class SentenceReranker(BaseNodePostprocessor):
     _index = PrivateAttr()
     _settings = PrivateAttr()
     _intent = PrivateAttr()
+    _words = PrivateAttr()
 
-    def __init__(self, index, settings: Settings, intent: Intent) -> None:
+    def __init__(self, index, settings: Settings, intent: Intent,
+                 words: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self._index, self._settings, self._intent = index, settings, intent
+        self._words = words
 
     @classmethod
     def class_name(cls) -> str:
@@ -139,7 +144,7 @@ class SentenceReranker(BaseNodePostprocessor):
             raise ValueError("sentence re-ranking needs the query's embedding")
         index, w, intent = self._index, self._settings, self._intent
         vector = np.asarray(query_bundle.embedding, dtype=np.float32)
-        asked = question_words(index, query_bundle.query_str)
+        asked = question_words(index, self._words)
         out: list[SentenceNode] = []
         top = nodes[0].score if nodes else 1.0
         for n in nodes:
@@ -172,6 +177,6 @@ def score_sentences(index, nodes, hits: list[Hit], query: Query, settings: Setti
     index's passage nodes (`fusion.PassageNodes`)."""
     hit_of = {h.passage.id: h for h in hits}
     bundle = QueryBundle(query_str=query.asked, embedding=query.vector.tolist())
-    ranked = SentenceReranker(index, settings, query.intent).postprocess_nodes(
+    ranked = SentenceReranker(index, settings, query.intent, query.words).postprocess_nodes(
         [NodeWithScore(node=nodes.node(h.passage.id), score=h.score) for h in hits], bundle)
     return [ScoredSentence(s.score, s.cos, hit_of[s.node.node_id], s.j) for s in ranked]
