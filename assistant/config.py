@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from assistant.errors import AssistantError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BACKEND = "onnx"
+DEFAULT_BACKEND = "onnx-int8"
 
 
 def _home() -> Path:
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     max_file_mb: int = 200
     batch_size: int = 64
-    # embedding backend: "onnx" (default), "onnx-int8" or "torch"; see assistant/search/embed.py
+    # embedding backend: "onnx-int8" (default), "onnx" or "torch"; see assistant/search/embed.py
     embedding_backend: str = DEFAULT_BACKEND
     # log every question with its answer and sources for trainers (False: only rated answers
     # are kept, and a reload does not bring a conversation back)
@@ -183,11 +183,12 @@ class Settings(BaseSettings):
 def build_fingerprint(settings: Settings) -> dict:
     """The settings an index's files depend on; a difference means it must be rebuilt.
 
-    The PyTorch and ONNX backends give the same vectors; the int8 model gives others, so
-    an index built with it is never mixed with float32 vectors (nor its vectors reused)."""
+    The PyTorch and ONNX float32 backends give the same vectors; the int8 model gives others
+    (each text embedded alone), so an index built with it is never mixed with float32
+    vectors (nor its vectors reused), nor with int8 vectors embedded in padded batches."""
     return {
         "model": settings.model_name,
-        "vectors": "int8" if settings.embedding_backend == "onnx-int8" else "float32",
+        "vectors": "int8-per-text" if settings.embedding_backend == "onnx-int8" else "float32",
         "max_passage_words": settings.max_passage_words,
         "pack_words": settings.pack_words,
         "exact_search_max": settings.exact_search_max,

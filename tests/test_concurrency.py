@@ -105,7 +105,7 @@ def test_eight_threads_give_the_answers_of_one(assistant):
         for q, ids in per_thread:
             assert ids == baseline_objectives[q], q
     # the questions first embedded inside the threads: same vectors, same answers, as alone
-    for q in FRESH:  # one at a time, as ask embeds (int8 scales depend on the batch)
+    for q in FRESH:
         alone = assistant.embedder.embed_batch([q])[0]
         assert np.allclose(assistant.embedder.embed(q), alone, atol=1e-5), q
     threaded = {q: got for q, got in asked if q in FRESH}

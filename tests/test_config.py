@@ -66,13 +66,13 @@ def test_keyword_backend_is_honoured_over_the_environment(monkeypatch):
     monkeypatch.setenv("ASSISTANT_EMBEDDING_BACKEND", "torch")
     embedder = embedder_for(Settings(embedding_backend="onnx-int8"))
     assert embedder.backend == "onnx-int8"
-    assert embedder._encoder._onnx_file.name == "model_int8.onnx"
+    assert embedder.model_file.name == "model_int8.onnx"
 
 
 def test_the_fingerprint_holds_what_the_index_is_built_with():
     base = build_fingerprint(Settings())
     assert build_fingerprint(Settings(faiss_nprobe=8)) != base
-    assert build_fingerprint(Settings(embedding_backend="onnx-int8"))["vectors"] == "int8"
+    assert build_fingerprint(Settings(embedding_backend="onnx-int8"))["vectors"] == "int8-per-text"
     # answering settings do not touch the index
     assert build_fingerprint(Settings(refusal_threshold=0.9, structure_weight=0.0)) == base
 

@@ -140,14 +140,16 @@ class Composer:
         return None
 
     def _text_agrees(self, objective: Objective, evidence: Evidence) -> bool:
-        """Whether the retrieved text backs an objective as the answer's lead: its passage is
-        among the first three hits, or its text is nearly as close to the question as the
-        best retrieved sentence. "Which five headings are the objectives grouped under?"
-        names objectives but is answered by a sentence that lists headings."""
+        """Whether the retrieved text backs an objective as the answer's lead: its text is
+        nearly as close to the question as the best retrieved sentence (twice as far will
+        do when its passage is among the first three hits). "Which five headings are the
+        objectives grouped under?" names objectives but is answered by a sentence that lists
+        headings, far closer to it than any objective's text."""
+        gap = self.lead_gap
         if any(h.passage.id == objective.passage_id for h in evidence.hits[:3]):
-            return True
+            gap *= 2
         best = max((s.cos for s in evidence.sentences), default=0.0)
-        return evidence.similarity.get(objective.id, 0.0) >= best - self.lead_gap
+        return evidence.similarity.get(objective.id, 0.0) >= best - gap
 
     def _listing(self, query: Query
                  ) -> tuple[list[Citation], str, list[Objective]] | None:

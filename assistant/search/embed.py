@@ -2,17 +2,17 @@
 
 Three interchangeable backends compute the same embedding (mean-pooled, unit length):
 
-- ``onnx`` (default): the bundled model exported to ONNX on this machine, run by ONNX
-  Runtime at float32. Its vectors equal PyTorch's (cosine 1.00000), so indexes built with
-  either agree; it embeds faster, and it does not import PyTorch at all, which takes
-  seconds off every cold start (BENCHMARKS.md).
-- ``onnx-int8``: the same export with its weight matrices quantised to int8 (dynamic, per
-  channel). ~1.5x faster per CPU-second, but its vectors differ slightly (cosine ~0.99, and
-  activations are quantised per batch, so a text's vector depends a little on its batch):
-  evaluation figures stay inside their intervals, yet single answers change (a list's lead
-  sentence is no longer quoted first for one test question), so it is not the default.
+- ``onnx-int8`` (default): the bundled model exported to ONNX on this machine, its weight
+  matrices quantised to int8 (dynamic, per output channel), run by ONNX Runtime. About 1.8x
+  the float32 throughput per CPU-second; its vectors are close to float32's (cosine ~0.99)
+  and every evaluation figure stays inside the float32 figures' intervals (BENCHMARKS.md).
+  Activations are quantised per run, and every text runs alone, so a text's vector never
+  depends on the texts embedded with it: a question's vector at query time is the one
+  ingest would give the same text.
+- ``onnx``: the same export at float32. Its vectors equal PyTorch's (cosine 1.00000).
 - ``torch``: sentence-transformers' own PyTorch model.
 
+Neither ONNX backend imports PyTorch at run time, which takes seconds off every cold start.
 Choose one with ``Settings.embedding_backend`` (``ASSISTANT_EMBEDDING_BACKEND``). The ONNX
 files (assistant/search/onnxexport.py) are exported from the bundled weights the first time they
 are needed (no download: PyTorch and ONNX Runtime do it locally, about 10 s) and kept in
@@ -43,9 +43,7 @@ logger = logging.getLogger(__name__)
 # model hub is ever asked (no environment variable is needed, none is set).
 BACKENDS = ("onnx", "onnx-int8", "torch")
 DEFAULT_BACKEND = config.DEFAULT_BACKEND
-# ONNX Runtime: padded tokens per forward pass (texts are sorted by token count first)
-_BATCH_TOKENS = 4096
-# up to this many texts in a call run on one thread (questions), more on every core (ingest)
+# up to this many texts in a call run on the calling thread (questions), more on every core
 _SINGLE_THREAD_MAX = 4
 
 
@@ -68,12 +66,14 @@ class Embedder:
         self.model_path = Path(model_path)
         self.batch_size = batch_size
         self.backend = backend
+        # the file the backend runs: the ONNX export, or the model folder for PyTorch
+        self.model_file = self.model_path
         if backend == "torch":
             self._encoder = _TorchEncoder(self.model_path)
         else:
-            onnx_file = onnx_model(self.model_path, cache_dir or config.default_cache_dir(),
-                                   quantized=backend == "onnx-int8")
-            self._encoder = _OnnxEncoder(self.model_path, onnx_file)
+            self.model_file = onnx_model(self.model_path, cache_dir or config.default_cache_dir(),
+                                         quantized=backend == "onnx-int8")
+            self._encoder = _OnnxEncoder(self.model_path, self.model_file)
         self.dim = self._encoder.dim
         # torch modules are not documented as safe for concurrent forward passes
         self._lock = threading.Lock()
@@ -156,7 +156,13 @@ class _TorchEncoder:
 class _OnnxEncoder:
     """The exported transformer under ONNX Runtime, with the model's own tokenizer, mean
     pooling and normalisation done here (what sentence-transformers' Pooling and Normalize
-    modules do)."""
+    modules do).
+
+    Every text runs alone, unpadded, on one single-threaded session; a call with many texts
+    spreads them over one worker thread per core (a session may run concurrently, and ONNX
+    Runtime releases the GIL while it computes). So no padding is ever computed, and a text's
+    vector never depends on the texts embedded beside it: the int8 model quantises its
+    activations per run, which would otherwise make a vector depend on its batch."""
 
     def __init__(self, model_path: Path, onnx_file: Path) -> None:
         from tokenizers import Tokenizer
@@ -166,81 +172,71 @@ class _OnnxEncoder:
                       .get("max_seq_length", 256))
         self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_len)
-        self._tokenizer.no_padding()  # batches are padded here, to their own longest text
-        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
-        self._onnx_file = onnx_file
-        self._sessions: dict[int, object] = {}
-        self._inputs = {i.name for i in self._session(1).get_inputs()}
-        self.dim = 0
-        self.dim = int(_read_json(model_path / "config.json", {}).get("hidden_size", 0)) or int(
-            self.encode(["dimension"], 1).shape[1])
-
-    def _session(self, threads: int):
-        """One ONNX Runtime session per thread count, made on first use: a question runs on
-        one thread (on a busy 2-core machine a second thread costs more than it gives for
-        ten tokens), a batch on all cores."""
-        if threads not in self._sessions:
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            # Idle worker threads would otherwise spin after each call, taking a core from
-            # FAISS, BM25 and numpy, which run right after on a 2-core machine.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._sessions[threads] = ort.InferenceSession(
-                str(self._onnx_file), options, providers=["CPUExecutionProvider"])
-        return self._sessions[threads]
+        self._tokenizer.no_padding()  # every text runs alone: nothing to pad
+        self._session = _single_threaded_session(onnx_file)
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._workers = max(1, os.cpu_count() or 1)
+        self.dim = int(_read_json(model_path / "config.json", {}).get("hidden_size", 0)) or len(
+            self._forward(self._tokenizer.encode("dimension").ids))
 
     def encode(self, texts: list[str], batch_size: int, progress=None) -> np.ndarray:
-        """Tokenise every text once, sort by token count and run batches of like length, so
-        that almost no padding is computed; `progress(done, total)` after each batch."""
+        """Tokenise every text once and embed each alone, longest first (so that the workers
+        finish together); `progress(done, total)` after every `batch_size` texts."""
         encoded = self._tokenizer.encode_batch(texts)
-        lengths = np.array([len(e.ids) for e in encoded])
-        order = np.argsort(-lengths, kind="stable")  # longest first: the slow part up front
-        out = np.empty((len(texts), self.dim or 1), dtype=np.float32)
+        order = np.argsort(-np.array([len(e.ids) for e in encoded]), kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+        def run(rows: np.ndarray) -> int:
+            for r in rows:
+                out[r] = self._forward(encoded[r].ids)
+            return len(rows)
+
+        workers = 1 if len(texts) <= _SINGLE_THREAD_MAX else self._workers
         done = 0
-        for rows in _buckets(lengths[order], batch_size):
-            picked = order[rows]
-            vectors = self._forward([encoded[r] for r in picked], int(lengths[picked].max()))
-            if out.shape[1] != vectors.shape[1]:  # only while the dimension is unknown
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[picked] = vectors
-            done += len(picked)
+        for finished in _in_parallel(run, chunks, workers):
+            done += finished
             if progress is not None:
                 progress(done, len(texts))
         return out
 
-    def _forward(self, encoded: list, width: int) -> np.ndarray:
-        ids = np.full((len(encoded), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(encoded), width), dtype=np.int64)
-        for i, e in enumerate(encoded):
-            ids[i, : len(e.ids)] = e.ids
-            mask[i, : len(e.ids)] = 1
-        feed = {"input_ids": ids, "attention_mask": mask}
+    def _forward(self, ids: list[int]) -> np.ndarray:
+        """The unit-length mean of one text's token states (no padding: every token counts)."""
+        ids = np.asarray([ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        threads = 1 if len(encoded) <= _SINGLE_THREAD_MAX else (os.cpu_count() or 1)
-        hidden = self._session(threads).run(None, feed)[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        pooled = self._session.run(None, feed)[0][0].mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
-def _buckets(sorted_lengths: np.ndarray, batch_size: int) -> list[slice]:
-    """Split texts sorted by token count into batches of at most `batch_size` texts and
-    `_BATCH_TOKENS` padded tokens (long texts go in smaller batches, short ones in bigger)."""
-    out, start, n = [], 0, len(sorted_lengths)
-    while start < n:
-        width = max(int(sorted_lengths[start]), 1)  # the longest of the batch: it comes first
-        size = max(1, min(batch_size, _BATCH_TOKENS // width, n - start))
-        out.append(slice(start, start + size))
-        start += size
-    return out
+def _single_threaded_session(onnx_file: Path):
+    """An ONNX Runtime session that computes on the calling thread: parallel work comes from
+    calling it from several threads, each text on one core, rather than from splitting one
+    small matrix product across cores (and no idle pool thread spins between calls, taking a
+    core from FAISS, BM25 and numpy on a 2-core machine)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+
+
+def _in_parallel(work, items: list, workers: int):
+    """Yield `work(item)` for every item as each finishes: in this thread when `workers` is 1
+    (a question pays for no thread), else on that many threads."""
+    if workers == 1:
+        yield from map(work, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
+        for future in as_completed([pool.submit(work, item) for item in items]):
+            yield future.result()
 
 
 def _read_json(path: Path, default):

@@ -98,8 +98,8 @@ class _Records:
 def settings_fingerprint(settings: Settings) -> dict:
     """Return the settings an index depends on; a difference means it must be rebuilt.
 
-    The PyTorch and ONNX backends give the same vectors; the int8 model gives others, so
-    an index built with it is never mixed with float32 vectors (nor its vectors reused).
+    Which vectors it holds (float32, or int8 embedded text by text) is part of it, so an
+    index is never mixed with vectors of another backend (see config.build_fingerprint).
     """
     return {"index_version": INDEX_VERSION, **build_fingerprint(settings)}
 
