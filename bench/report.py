@@ -343,8 +343,9 @@ def findings(r: dict) -> list[str]:
            "0.992); every text now runs alone, unpadded, one text per core at a time, which "
            "costs nothing per CPU-second (no padding is computed) and makes a text's vector "
            "the same whatever is embedded beside it (a test holds this for both ONNX "
-           "backends). So int8 meets the rule and is the default; "
-           "`ASSISTANT_EMBEDDING_BACKEND=onnx` gives PyTorch's vectors exactly. "
+           "backends). So int8 meets the rule"
+           + (" and is the default; `ASSISTANT_EMBEDDING_BACKEND=onnx` gives PyTorch's "
+              "vectors exactly. " if default == "onnx-int8" else ". ")
            if "onnx-int8" in e else "")
         + "Neither ONNX backend imports PyTorch, so a cold start takes "
         f"{cold[default]['median_s']:.1f} s"
@@ -405,17 +406,16 @@ def findings(r: dict) -> list[str]:
     if figs["passages_per_s"] is not None and figs["passages_per_s"] < 150:
         L.append(
             f"- **Embedding throughput: {figs['passages_per_s']:.0f} passages/s against 150 "
-            f"({150 / figs['passages_per_s']:.1f}x short).** The corpus's passages average "
-            f"{r['embedding']['mean_passage_chars']:.0f} characters (~80 tokens, up to 180); "
-            "MiniLM-L6 costs ~21 MFLOP a token, so 150 passages/s needs ~250 GFLOP/s, more "
-            "than two shared AVX2 cores sustain in float32 (this run: "
-            f"{e['onnx']['passages_per_cpu_s']:.0f} passages per CPU-second). int8 reaches "
-            f"{e['onnx-int8']['passages_per_s']:.0f}/s" if "onnx-int8" in e else "")
-        if "onnx-int8" in e:
-            L[-1] += (f"; all texts of an ingest (sentences included, shorter) go at "
-                      f"{e['onnx']['texts_per_s']:.0f}/s float32 and "
-                      f"{e['onnx-int8']['texts_per_s']:.0f}/s int8. Re-ingest embeds only "
-                      "changed text, so a changed document costs under a second.")
+            f"({150 / figs['passages_per_s']:.1f}x short), `{default}`.** The corpus's "
+            f"passages average {r['embedding']['mean_passage_chars']:.0f} characters (~80 "
+            "tokens, up to 190); MiniLM-L6 costs ~21 MFLOP a token, so 150 passages/s needs "
+            "~250 GFLOP/s of two shared AVX2 cores (this run: "
+            + ", ".join(f"{b} {e[b]['passages_per_cpu_s']:.0f}" for b in e)
+            + " passages per CPU-second). All texts of an ingest (sentences included, "
+            "shorter) go at "
+            + ", ".join(f"{b} {e[b]['texts_per_s']:.0f}/s" for b in e)
+            + ". Re-ingest embeds only changed text, so a changed document costs under a "
+            "second.")
     pi = r.get("pdf_ingest")
     if pi and pi["ingest_texts_per_s"] < 150:
         L.append(
