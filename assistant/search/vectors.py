@@ -78,6 +78,25 @@ class Embedding:
         self._start: float | None = None
         self._known = 0  # texts to embed among the documents read so far
         self.fraction = 0.0  # of the whole ingest, last reported
+        self._loading: threading.Thread | None = None
+        if embedder is None and not cache:
+            # a build from nothing will embed: load the model while the first document is
+            # read (a re-ingest may need no model at all, so it waits until one does)
+            self._loading = threading.Thread(target=self._load_quietly, name="ingest-model",
+                                             daemon=True)
+            self._loading.start()
+
+    def _load(self) -> None:
+        from assistant.search.embed import embedder_for
+
+        if self._embedder is None:
+            self._embedder = embedder_for(self.settings)
+
+    def _load_quietly(self) -> None:
+        try:
+            self._load()
+        except Exception:  # noqa: BLE001 - loaded again, and reported, when first needed
+            pass
 
     def add(self, texts: list[str], to_come: Callable[[int], int | None]) -> None:
         """Embed those of `texts` that have no vector yet. `to_come(new)`, told how many of
@@ -88,10 +107,10 @@ class Embedding:
         coming = to_come(len(missing))
         if not missing:
             return
+        if self._loading is not None:
+            self._loading.join()
         if self._embedder is None:
-            from assistant.search.embed import embedder_for
-
-            self._embedder = embedder_for(self.settings)
+            self._load()
         if self._start is None:
             self._start = time.perf_counter()
         base = self.embedded
