@@ -68,32 +68,29 @@ def _ensure_logged(msg: dict) -> None:
 def _rate(msg_id: str) -> None:
     """Store, replace or clear the rating of one answer (feedback widget callback)."""
     value = st.session_state.get(f"fb-{msg_id}")
-    msg = _find(msg_id)
-    if msg is None or "answer" not in msg:
-        return
     rating = None if value is None else ("up" if value == 1 else "down")
-    try:
-        _ensure_logged(msg)
-        state.store().rate(msg_id, rating)
-    except AssistantError as exc:
-        msg["feedback_error"] = str(exc)
-        return
-    msg["feedback"] = rating
-    msg.pop("feedback_error", None)
+    _store_feedback(msg_id, "feedback", rating, lambda store: store.rate(msg_id, rating))
 
 
 def _comment(msg_id: str) -> None:
+    """Store the comment on one answer (text area callback)."""
     text = st.session_state.get(f"cm-{msg_id}", "")
+    _store_feedback(msg_id, "comment", text.strip(), lambda store: store.comment(msg_id, text))
+
+
+def _store_feedback(msg_id: str, field: str, value, write) -> None:
+    """Log the turn if it was not, `write(store)`, and keep `value` on the message as
+    `field`; a store that refuses leaves one sentence on the message instead."""
     msg = _find(msg_id)
     if msg is None or "answer" not in msg:
         return
     try:
         _ensure_logged(msg)
-        state.store().comment(msg_id, text)
+        write(state.store())
     except AssistantError as exc:
         msg["feedback_error"] = str(exc)
         return
-    msg["comment"] = text.strip()
+    msg[field] = value
     msg.pop("feedback_error", None)
 
 
