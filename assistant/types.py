@@ -343,6 +343,10 @@ class Query:
     previous: str | None = None  # the conversation's previous question
     read_with_history: str | None = None  # `asked` when it differs from `text`
     words: frozenset[str] = frozenset()  # the stemmed content words of `asked`
+    # the sentences of `asked` when it has more than one ("My dad had a stroke. Is ...?"),
+    # and their unit vectors, embedded in one batch with it (None when it has one)
+    parts: tuple[str, ...] = ()
+    part_vectors: Any = None
 
 
 class Citation(BaseModel):

@@ -76,6 +76,12 @@ _PLURAL = {"principles": ProvisionKind.PRINCIPLE, "values": ProvisionKind.VALUE,
 # specifics: a number of three or more digits, a proper name of two or more words
 _SPECIFIC_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+|\d{3,})(?![\d,])")
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z\u2019']+(?:\s+[A-Z][a-z\u2019']+)+)")
+# A question of several sentences is also read one sentence at a time: a story told before
+# the actual ask ("My uncle had a heart attack at 52. Is the NHS being asked to ...?")
+# dilutes the whole question's vector, and no single sentence of a document is close to all
+# of it. A part is a sentence (or a clause closed by ";" or ":") of at least three words.
+_PART_END = re.compile(r"(?<=[.?!;:])\s+(?=\S)")
+_PART_WORDS = 3
 
 
 def asks_for_fact(question: str) -> bool:
@@ -126,6 +132,14 @@ def specifics_of(question: str) -> Specifics:
         years=tuple((text, tuple(ys)) for text, ys in year_spans(question)),
         numbers=tuple(_SPECIFIC_NUMBER.findall(strip_years(question))),
         names=tuple(names))
+
+
+def question_parts(question: str) -> tuple[str, ...]:
+    """The sentences of a question of more than one, each of at least three words; () for
+    a question of one sentence."""
+    parts = tuple(p.strip() for p in _PART_END.split(question)
+                  if len(p.split()) >= _PART_WORDS)
+    return parts if len(parts) > 1 else ()
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -184,7 +198,13 @@ class QueryReader:
         asked = read or text
         terms = tuple(self.glossary.terms(asked))
         expanded = self.glossary.expand(asked)
-        vector = None if mapping_only and expanded != asked else self.embedder.embed(asked)
+        parts = question_parts(asked)
+        part_vectors = None
+        if parts and not mapping_only:  # the question and its parts in one batch
+            vectors = self.embedder.embed_batch([asked, *parts])
+            vector, part_vectors = vectors[0], vectors[1:]
+        else:
+            vector = None if mapping_only and expanded != asked else self.embedder.embed(asked)
         expanded_vector = vector if expanded == asked else self.embedder.embed(expanded)
         previous = next((str(t.get("question") or "").strip() for t in reversed(history or [])
                          if (t or {}).get("question")), None)
@@ -193,7 +213,8 @@ class QueryReader:
                      expanded=expanded, expanded_vector=np.asarray(expanded_vector),
                      intent=intent_of(asked), specifics=specifics_of(asked),
                      years=tuple(years_in(asked)), doc_ids=docs, previous=previous,
-                     read_with_history=read, words=words_of(asked))
+                     read_with_history=read, words=words_of(asked), parts=parts,
+                     part_vectors=part_vectors)
 
 
 # ------------------------------------------------------------ follow-ups read with history

@@ -1,0 +1,65 @@
+"""Long, narrative questions: read in parts as well as whole, for the refusal decision and
+for the objective mapping."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from assistant.answer.query import question_parts
+
+STORY = ("The traffic on the ring road was terrible this morning, the radio said a lorry had "
+         "shed its load of potatoes. Is there an objective about carers?")
+
+
+def test_a_question_of_several_sentences_is_read_in_parts():
+    assert question_parts(STORY) == (
+        "The traffic on the ring road was terrible this morning, the radio said a lorry had "
+        "shed its load of potatoes.", "Is there an objective about carers?")
+    assert question_parts("Which objective covers carers?") == ()
+    # a part has at least three words: "Hi." is not read on its own
+    assert question_parts("Hi. Which objective covers carers?") == ()
+
+
+def test_the_parts_are_embedded_with_the_question(assistant):
+    query = assistant.query(STORY)
+    assert query.parts == question_parts(STORY)
+    alone = assistant.embedder.embed_batch(list(query.parts))
+    assert query.part_vectors.shape == alone.shape
+    assert np.allclose(query.part_vectors, alone, atol=1e-4)
+    assert np.allclose(query.vector, assistant.embedder.embed(STORY), atol=1e-4)
+    assert assistant.query("Which objective covers carers?").part_vectors is None
+
+
+def _evidence(assistant, query):
+    evidence = assistant.finder.find(query, assistant.settings.k)
+    in_hits = {h.passage.id for h in evidence.hits}
+    scored = [s for s in evidence.sentences if s.hit.passage.id in in_hits]
+    return evidence, scored
+
+
+def test_a_story_before_the_ask_does_not_get_the_question_refused(assistant):
+    query = assistant.query(STORY)
+    evidence, scored = _evidence(assistant, query)
+    whole, _ = assistant.judge.weigh(replace(query, part_vectors=None), evidence.hits, scored)
+    best, _ = assistant.judge.weigh(query, evidence.hits, scored)
+    # as a whole the question is further from every sentence than the refusal threshold...
+    assert whole < assistant.settings.refusal_threshold <= best
+    # ...its ask is close to one: the best part's cosine with a retrieved sentence
+    assert best == pytest.approx(assistant.judge.best_part(query.part_vectors, scored))
+    answer = assistant.ask(STORY)
+    assert not answer.refused
+    assert any("carers" in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", [
+    "My cousin is moving flats next month and wants a web server at home. "
+    "How do I configure nginx as a reverse proxy?",
+    "We are going on holiday to the coast in August. What is the exchange rate of the "
+    "euro today?",
+])
+def test_an_off_topic_story_is_still_refused(assistant, question):
+    assert question_parts(question)
+    assert assistant.ask(question).refused
