@@ -332,10 +332,9 @@ class Query:
 
     text: str  # as asked, cleaned
     asked: str  # as read: with the previous turn when it leans on it, else `text`
-    vector: Any  # unit vector of `asked` (numpy; None when read only to map it)
+    vector: Any  # unit vector of `asked` (numpy)
     terms: tuple[str, ...]  # the glossary's policy terms for its everyday phrases
     expanded: str  # `asked` followed by `terms` (`asked` when there are none)
-    expanded_vector: Any  # unit vector of `expanded`
     intent: Intent
     specifics: Specifics
     years: tuple[str, ...]  # every year it names
@@ -347,6 +346,8 @@ class Query:
     # and their unit vectors, embedded in one batch with it (None when it has one)
     parts: tuple[str, ...] = ()
     part_vectors: Any = None
+    # the word(s) it names as the newest of their kind ("the current mandate" -> "mandate")
+    current: str | None = None
 
 
 class Citation(BaseModel):

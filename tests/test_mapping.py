@@ -63,3 +63,38 @@ def test_a_story_before_the_ask_does_not_get_the_question_refused(assistant):
 def test_an_off_topic_story_is_still_refused(assistant, question):
     assert question_parts(question)
     assert assistant.ask(question).refused
+
+
+def test_the_current_of_a_kind_is_read_from_the_question():
+    from assistant.answer.query import named_current
+
+    assert named_current("What does the current mandate say about dementia?") == "mandate say"
+    assert named_current("Is the latest NHS mandate tougher?") == "nhs mandate"
+    assert named_current("Which objective covers carers?") is None
+
+
+def test_the_current_mandate_is_the_newest_document_of_that_title(assistant):
+    index = assistant.index
+    titled = {o.doc_id for o in index.objectives
+              if "mandate" in f"{index.documents[o.doc_id].title}".lower()}
+    assert len(titled) > 1  # otherwise there is nothing to choose between
+    newest = max(titled, key=lambda d: index.documents[d].date)
+    for question in ("What does the current mandate say about dementia?",
+                     "Under the latest NHS mandate, what is expected on waiting times?"):
+        ranked = assistant.mapper.rank(assistant.query(question), 3)
+        assert {o.doc_id for o, _ in ranked} == {newest}
+    # "current" before words no document's title has names no document
+    query = assistant.query("Is the current budget settlement enough to support carers?")
+    assert query.current == "budget settlement"
+    assert assistant.mapper.rank(query, 1)[0][0].number == "15"
+
+
+def test_the_model_reads_the_question_as_asked(assistant):
+    # "charge" is a glossary word for "free of charge": the term joins the lexical match
+    # only, so the question still maps to the objective that sets up the local groups
+    question = ("Local GPs will be in charge of buying services in my area. By when must "
+                "their groups be set up and authorised?")
+    query = assistant.query(question)
+    assert "free of charge" in query.terms
+    best = assistant.mapper.rank(query, 1)[0][0]
+    assert best.doc_id == "draft-mandate-2012" and best.number == "18"
