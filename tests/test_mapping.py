@@ -98,3 +98,24 @@ def test_the_model_reads_the_question_as_asked(assistant):
     assert "free of charge" in query.terms
     best = assistant.mapper.rank(query, 1)[0][0]
     assert best.doc_id == "draft-mandate-2012" and best.number == "18"
+
+
+def test_an_objective_close_to_everything_gives_up_its_lead(assistant, index, built):
+    from assistant.search.objectives import ObjectiveMapper
+
+    mapper = assistant.mapper
+    hub = mapper._hub
+    assert hub.shape == (len(index.objectives),)
+    # the correction is a lead over the other objectives: it sums to nothing, so scores
+    # keep their scale (the thresholds on them stay meaningful)
+    assert abs(float(hub.mean())) < 1e-6 and float(hub.std()) > 0
+    plain = ObjectiveMapper(index, built.with_(hub_weight=0.0))
+    query = assistant.query("Which objective covers carers?")
+    k = len(index.objectives)
+    with_hub = dict((o.id, s) for o, s in mapper.rank(query, k))
+    without = dict((o.id, s) for o, s in plain.rank(query, k))
+    shift = {i: without[i] - with_hub[i] for i in with_hub}
+    rows = {o.id: n for n, o in enumerate(index.objectives)}
+    for i, d in shift.items():  # each score moves by its own lead, scaled like the scores
+        assert d == pytest.approx(0.25 * hub[rows[i]] / mapper.max_score, abs=1e-4)
+    assert mapper.rank(query, 1)[0][0].number == "15"

@@ -58,7 +58,7 @@ class ObjectiveMapper:
         # only these sentences are ever compared with a question: keep their vectors
         # together so mapping costs the same at a million passages as at a hundred
         used = np.unique(np.concatenate(sentence_rows)) if sentence_rows else np.zeros(0, int)
-        self._sentence_vectors = index.sentence_vectors[used]
+        self._sentence_vectors = np.asarray(index.sentence_vectors[used], dtype=np.float32)
         self._sentence_rows = [np.searchsorted(used, rows) for rows in sentence_rows]
         texts = [f"{o.section.heading}\n{o.text}\n"
                  + " ".join(index.passages[r].text for r in rows)
@@ -79,6 +79,8 @@ class ObjectiveMapper:
                                                       .lower()))
                              for d in index.documents.values() if d.doc_id in set(self._doc_of)}
         self._dates = {d.doc_id: d.date or "" for d in index.documents.values()}
+        self.hub_weight = settings.hub_weight
+        self._hub = self._hubness(settings.hub_sample)
 
     def similarity(self, objective: Objective, vector: np.ndarray) -> float:
         """Cosine similarity of an objective (under its heading) and a query vector."""
@@ -91,14 +93,7 @@ class ObjectiveMapper:
         n = len(self.objectives)
         if not n:
             return []
-        vector = query.vector
-        ix = self.index
-        own = ix.objective_vectors @ vector
-        heading = ix.heading_vectors @ vector
-        sentence_cos = self._sentence_vectors @ vector
-        closest = np.array([np.sort(sentence_cos[rows])[-self.closest:].mean() if len(rows) else 0.0
-                            for rows in self._sentence_rows])
-        raw = own + self.heading_weight * heading + closest
+        raw = self._dense(np.asarray(query.vector)[None, :])[0] - self.hub_weight * self._hub
         raw += self.lexical_weight * self._lexical(query.expanded)
         score = np.clip(raw / self.max_score, 0.0, 1.0)
         number = query.intent.objective_number
@@ -110,6 +105,32 @@ class ObjectiveMapper:
         order = sorted((i for i in range(n) if allowed[i]),
                        key=lambda i: (not preferred[i], -score[i]))
         return [(self.objectives[i], float(score[i])) for i in order[:k]]
+
+    def _dense(self, vectors: np.ndarray) -> np.ndarray:
+        """The model's evidence for every objective, one row per vector: its own text's
+        cosine, its heading's (weighted) and the mean of its closest sentences'."""
+        ix = self.index
+        out = vectors @ ix.objective_vectors.T
+        out += self.heading_weight * (vectors @ ix.heading_vectors.T)
+        sentence_cos = vectors @ self._sentence_vectors.T
+        for i, rows in enumerate(self._sentence_rows):
+            if len(rows):
+                out[:, i] += np.sort(sentence_cos[:, rows], axis=1)[:, -self.closest:].mean(axis=1)
+        return out
+
+    def _hubness(self, sample: int) -> np.ndarray:
+        """How much closer each objective is than the others to the corpus's sentences at
+        large (their mean dense evidence over up to `sample` sentences spread evenly
+        through the index, less its mean over the objectives). An objective close to
+        everything, about commissioning or the Outcomes Framework, otherwise takes the
+        questions of its neighbours; taking off its lead keeps the scores' scale."""
+        n = len(self.index.sentence_vectors)
+        if not self.objectives or not n:
+            return np.zeros(len(self.objectives), dtype=np.float32)
+        rows = np.unique(np.linspace(0, n - 1, min(n, sample)).astype(np.int64))
+        mean = self._dense(np.asarray(self.index.sentence_vectors[rows], dtype=np.float32)
+                           ).mean(axis=0)
+        return (mean - mean.mean()).astype(np.float32)
 
     def _preferred(self, query: Query) -> np.ndarray:
         """Whether each objective is of a document the question names: by a year its title
