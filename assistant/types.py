@@ -342,12 +342,8 @@ class Query:
     previous: str | None = None  # the conversation's previous question
     read_with_history: str | None = None  # `asked` when it differs from `text`
     words: frozenset[str] = frozenset()  # the stemmed content words of `asked`
-    # the sentences of `asked` when it has more than one ("My dad had a stroke. Is ...?"),
-    # and their unit vectors, embedded in one batch with it (None when it has one)
-    parts: tuple[str, ...] = ()
-    part_vectors: Any = None
-    # the word(s) it names as the newest of their kind ("the current mandate" -> "mandate")
-    current: str | None = None
+    part_vectors: Any = None  # unit vectors of its sentences if several (`question_parts`)
+    current: str | None = None  # what it names the newest of ("the current mandate": "mandate")
 
 
 class Citation(BaseModel):

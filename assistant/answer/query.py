@@ -221,7 +221,7 @@ class QueryReader:
                      expanded=self.glossary.expand(asked),
                      intent=intent_of(asked), specifics=specifics_of(asked),
                      years=tuple(years_in(asked)), doc_ids=docs, previous=previous,
-                     read_with_history=read, words=words_of(asked), parts=parts,
+                     read_with_history=read, words=words_of(asked),
                      part_vectors=part_vectors, current=named_current(asked))
 
 
