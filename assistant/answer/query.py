@@ -208,13 +208,11 @@ class QueryReader:
         read = resolve(text, history, self.followup_words) if history else None
         asked = read or text
         terms = tuple(self.glossary.terms(asked))
-        parts = question_parts(asked)
-        part_vectors = None
-        if parts and not mapping_only:  # the question and its parts in one batch
-            vectors = self.embedder.embed_batch([asked, *parts])
-            vector, part_vectors = vectors[0], vectors[1:]
-        else:
-            vector = self.embedder.embed(asked)
+        vector = self.embedder.embed(asked)
+        parts = () if mapping_only else question_parts(asked)
+        # the parts in one batch of their own: padded to the longest part, not to the
+        # whole question, they cost less than the question itself
+        part_vectors = self.embedder.embed_batch(list(parts)) if parts else None
         previous = next((str(t.get("question") or "").strip() for t in reversed(history or [])
                          if (t or {}).get("question")), None)
         return Query(text=text, asked=asked, vector=np.asarray(vector), terms=terms,
