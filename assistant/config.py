@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     lexical_weight: float = 0.3
     # an objective's closest sentences averaged (so a long introduction is not favoured)
     closest_sentences: int = 2
+    # times an objective's lead over the others in mean evidence for the corpus's own
+    # sentences (a sample of this many), taken off its score: an objective close to
+    # everything otherwise takes its neighbours' questions (dev objective top-1 at 0.25:
+    # questions.jsonl +0.022, heldout +0.017, heldout2 +0.0; 0.5 and 1.0 gain no more)
+    hub_weight: float = 0.25
+    hub_sample: int = 2000
 
     # -- sentence scoring (assistant.search.sentences) ------------------------------------
     # weight of the passage's fused score (relative to the best hit's) in a sentence's score

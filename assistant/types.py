@@ -332,10 +332,9 @@ class Query:
 
     text: str  # as asked, cleaned
     asked: str  # as read: with the previous turn when it leans on it, else `text`
-    vector: Any  # unit vector of `asked` (numpy; None when read only to map it)
+    vector: Any  # unit vector of `asked` (numpy)
     terms: tuple[str, ...]  # the glossary's policy terms for its everyday phrases
     expanded: str  # `asked` followed by `terms` (`asked` when there are none)
-    expanded_vector: Any  # unit vector of `expanded`
     intent: Intent
     specifics: Specifics
     years: tuple[str, ...]  # every year it names
@@ -343,6 +342,8 @@ class Query:
     previous: str | None = None  # the conversation's previous question
     read_with_history: str | None = None  # `asked` when it differs from `text`
     words: frozenset[str] = frozenset()  # the stemmed content words of `asked`
+    part_vectors: Any = None  # unit vectors of its sentences if several (`question_parts`)
+    current: str | None = None  # what it names the newest of ("the current mandate": "mandate")
 
 
 class Citation(BaseModel):

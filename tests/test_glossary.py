@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from assistant.answer.glossary import GLOSSARY_PATH, SOURCES, Entry, Glossary, default_glossary
@@ -97,13 +98,26 @@ def test_answers_say_how_the_question_was_read(assistant):
 def test_glossary_terms_never_count_as_evidence_against_refusal(assistant, monkeypatch):
     question = "How do I reset the password on my banking app?"
     own, _ = assistant.evidence(question)
-    # a glossary that reads "password" as the carers objective's own words: mapping and
-    # retrieval follow it, but the evidence stays the question's own similarity
+    # a glossary that reads "password" as the carers objective's own words: the mapping's
+    # lexical match follows it, but the evidence stays the question's own similarity
+    def carers_score() -> float:
+        ranked = assistant.mapper.rank(assistant.query(question), len(assistant.index.objectives))
+        return next(s for o, s in ranked if o.id == f"{DRAFT}/15")
+
+    before = carers_score()
     fitted = Glossary([Entry("Improve the support that carers receive from the NHS",
                              ("password",))])
     monkeypatch.setattr(assistant.reader, "glossary", fitted)
-    assert assistant.mapper.rank(assistant.query(question), 1)[0][0].id == f"{DRAFT}/15"
+    assert carers_score() > before
     evidence, _ = assistant.evidence(question)
     assert evidence < assistant.settings.refusal_threshold
-    assert evidence <= own + 0.05
+    # the evidence is the question's own cosine with the sentences retrieved (the glossary
+    # may change which passages those are, never what counts as similar)
+    ix, query = assistant.index, assistant.query(question)
+    rows = [ix.by_id[h.passage.id] for h in assistant.retriever.search(query, assistant.settings.k)]
+    sentences = np.concatenate([ix.sentence_vectors[ix.sentence_offsets[r]:
+                                                    ix.sentence_offsets[r + 1]] for r in rows])
+    assert evidence == pytest.approx(float((sentences.astype(np.float32) @ query.vector).max()),
+                                     abs=1e-3)
+    assert own < assistant.settings.refusal_threshold
     assert assistant.ask(question).refused

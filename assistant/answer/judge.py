@@ -11,6 +11,12 @@ Two tests, either of which refuses:
 
 A question that names an objective by number is never refused: the objective answers it.
 
+A question of several sentences ("I look after my mum, who has had a stroke. Is the NHS
+supposed to help people like me?") is weighed by its best sentence as well as as a whole:
+a story told before the ask pulls the whole question's vector away from any one sentence
+of the documents, though one of its sentences is close to one of theirs. A question of one
+sentence, as every calibration question is, is weighed as before.
+
 The similarity is the question's own: the glossary's policy terms help choose which
 passages are retrieved, but never count as evidence that the documents answer it, or any
 question with an everyday word in it ("app", "weekend") would gain evidence from the words
@@ -21,6 +27,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from assistant.text import years_in
 from assistant.types import Hit, Query, Specifics
@@ -68,6 +76,7 @@ class Judge:
 
     def __init__(self, index, threshold: float) -> None:
         docs = index.documents.values()
+        self.index = index
         self.threshold = threshold
         self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
@@ -77,7 +86,16 @@ class Judge:
         """The best sentence similarity of the retrieved passages (of `scored`, the scored
         sentences of the hits) and the specifics the documents lack."""
         best = max((s.cos for s in scored), default=0.0)
+        if query.part_vectors is not None and len(scored):
+            best = max(best, self.best_part(query.part_vectors, scored))
         return best, unknown_specifics(query.specifics, hits, self._vocab, self._known_years)
+
+    def best_part(self, part_vectors: np.ndarray, scored) -> float:
+        """The best cosine of one of the question's parts and one of the scored sentences."""
+        ix = self.index
+        rows = [ix.sentence_offsets[ix.by_id[s.hit.passage.id]] + s.j for s in scored]
+        vectors = np.asarray(ix.sentence_vectors[np.asarray(rows)], dtype=np.float32)
+        return float((vectors @ np.asarray(part_vectors, dtype=np.float32).T).max())
 
     def judge(self, query: Query, evidence) -> Verdict:
         """Refuse on weak evidence or unknown specifics, unless an objective is named."""

@@ -76,6 +76,15 @@ _PLURAL = {"principles": ProvisionKind.PRINCIPLE, "values": ProvisionKind.VALUE,
 # specifics: a number of three or more digits, a proper name of two or more words
 _SPECIFIC_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+|\d{3,})(?![\d,])")
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z\u2019']+(?:\s+[A-Z][a-z\u2019']+)+)")
+# A question of several sentences is also read one sentence at a time: a story told before
+# the actual ask ("My uncle had a heart attack at 52. Is the NHS being asked to ...?")
+# dilutes the whole question's vector, and no single sentence of a document is close to all
+# of it. A part is a sentence (or a clause closed by ";" or ":") of at least three words.
+_PART_END = re.compile(r"(?<=[.?!;:])\s+(?=\S)")
+_PART_WORDS = 3
+# "the current mandate", "the latest NHS mandate": the newest document of that title
+_CURRENT = re.compile(r"\b(?:current|latest|most recent|newest)\s+([A-Za-z]+)(?:\s+([A-Za-z]+))?",
+                      re.I)
 
 
 def asks_for_fact(question: str) -> bool:
@@ -128,6 +137,22 @@ def specifics_of(question: str) -> Specifics:
         names=tuple(names))
 
 
+def question_parts(question: str) -> tuple[str, ...]:
+    """The sentences of a question of more than one, each of at least three words; () for
+    a question of one sentence."""
+    parts = tuple(p.strip() for p in _PART_END.split(question)
+                  if len(p.split()) >= _PART_WORDS)
+    return parts if len(parts) > 1 else ()
+
+
+def named_current(question: str) -> str | None:
+    """The word a question names as the newest of its kind ("the current mandate" ->
+    "mandate", "the latest NHS mandate" -> "nhs mandate"), else None: the one or two words
+    after "current", "latest", "most recent" or "newest"."""
+    m = _CURRENT.search(question)
+    return " ".join(w for w in m.groups() if w).lower() if m else None
+
+
 def clean_question(question: str, max_chars: int) -> str:
     """Return the question stripped of control characters; raise QuestionError if unusable."""
     if not isinstance(question, str):
@@ -176,24 +201,26 @@ class QueryReader:
     def read(self, question: str, history: list[dict] | None = None,
              doc_ids: list[str] | None = None, mapping_only: bool = False) -> Query:
         """The question analysed: raise QuestionError or UnknownDocumentError for bad input.
-        `mapping_only`: the query is only mapped to objectives, which score its expanded
-        reading alone, so its own vector is not computed when that differs (None)."""
+        `mapping_only`: the query is only mapped to objectives, so its parts are not
+        embedded (`part_vectors` is None)."""
         text = clean_question(question, self.max_chars)
         docs = self.check_docs(doc_ids)
         read = resolve(text, history, self.followup_words) if history else None
         asked = read or text
         terms = tuple(self.glossary.terms(asked))
-        expanded = self.glossary.expand(asked)
-        vector = None if mapping_only and expanded != asked else self.embedder.embed(asked)
-        expanded_vector = vector if expanded == asked else self.embedder.embed(expanded)
+        vector = self.embedder.embed(asked)
+        parts = () if mapping_only else question_parts(asked)
+        # the parts in one batch of their own: padded to the longest part, not to the
+        # whole question, they cost less than the question itself
+        part_vectors = self.embedder.embed_batch(list(parts)) if parts else None
         previous = next((str(t.get("question") or "").strip() for t in reversed(history or [])
                          if (t or {}).get("question")), None)
-        return Query(text=text, asked=asked,
-                     vector=None if vector is None else np.asarray(vector), terms=terms,
-                     expanded=expanded, expanded_vector=np.asarray(expanded_vector),
+        return Query(text=text, asked=asked, vector=np.asarray(vector), terms=terms,
+                     expanded=self.glossary.expand(asked),
                      intent=intent_of(asked), specifics=specifics_of(asked),
                      years=tuple(years_in(asked)), doc_ids=docs, previous=previous,
-                     read_with_history=read, words=words_of(asked))
+                     read_with_history=read, words=words_of(asked),
+                     part_vectors=part_vectors, current=named_current(asked))
 
 
 # ------------------------------------------------------------ follow-ups read with history
