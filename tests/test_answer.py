@@ -250,9 +250,8 @@ def test_references_are_not_used_as_answer_sentences(assistant):
 
 
 def test_a_sentence_that_introduces_a_list_is_quoted_with_its_items(assistant):
-    # (asked without the word "objectives": this is about quoting a list, not about whether
-    # a weakly matched objective leads an answer about objectives)
-    answer = assistant.ask("Which five headings is the draft mandate grouped under?")
+    answer = assistant.ask("Which five headings are the draft mandate's objectives grouped "
+                           "under?")
     assert not answer.refused
     first = answer.citations[0].quote
     assert first.startswith("The draft mandate includes objectives under five headings:")

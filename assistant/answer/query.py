@@ -210,8 +210,8 @@ class QueryReader:
         terms = tuple(self.glossary.terms(asked))
         vector = self.embedder.embed(asked)
         parts = () if mapping_only else question_parts(asked)
-        # the parts in one batch of their own: padded to the longest part, not to the
-        # whole question, they cost less than the question itself
+        # each part is embedded alone (as every text is), so together they cost about
+        # what the whole question does
         part_vectors = self.embedder.embed_batch(list(parts)) if parts else None
         previous = next((str(t.get("question") or "").strip() for t in reversed(history or [])
                          if (t or {}).get("question")), None)
