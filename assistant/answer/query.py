@@ -37,22 +37,31 @@ from assistant.types import FactKind, Intent, ProvisionKind, Query, Specifics
 # follows a leading "In the draft mandate, ..." style clause.
 _FACTOID = re.compile(
     r"^\W*(?:(?:and|so|but|also|then|in|under|according to)\b[^?]*?,\s*)?"
-    r"(?:how (?:many|much|long|often|big|old)|when|who|whom|whose|until when|from when"
+    r"(?:how (?:many|much|long|often|big|old|quickly|soon|fast|far|frequently)|when|who|whom"
+    r"|whose|until when|from when"
     r"|by (?:when|what date|what year|how much)|since (?:when|which)|on what date"
-    r"|what (?:date|year|day|proportion|percentage|share|number|period|age)"
-    r"|which (?:year|act|date)|after how long)\b",
+    r"|what (?:date|year|day|proportion|percentage|share|number|period|age|amount)"
+    r"|what(?:'s|\u2019s| is| was)? the (?:deadline|(?:last|closing|final) (?:date|day))"
+    r"|which (?:year|act|date|law|organisation|organization|body|minister)"
+    r"|after how long)\b",
     re.I,
 )
-# What a question for one fact asks for (a sentence that states it: `search.sentences`).
+# What a question for one fact asks for (a sentence that states it: `search.sentences`):
+# the kind whose cue comes first ("Who was the Health Secretary when ...?" asks for a
+# person). DATE and PERSON cues count among the question's first words only.
 _FACT_KINDS = [
-    (FactKind.DATE, re.compile(
-        r"^\W*(?:\w+\W+){0,6}?(?:when|until when|from when|by when|on what date"
-        r"|what (?:date|year|day)|which (?:year|date)|by what (?:date|year))\b", re.I)),
-    (FactKind.NUMBER, re.compile(
-        r"\bhow (?:many|much|long|often|big|old)\b|\bwhat (?:proportion|"
-        r"percentage|share|number|period|age)\b", re.I)),
-    (FactKind.PERSON, re.compile(r"^\W*(?:\w+\W+){0,6}?(?:who|whom|whose)\b", re.I)),
+    (FactKind.DATE, True, re.compile(
+        r"\b(?:when|until when|from when|by when|on what date|what (?:date|year|day)"
+        r"|which (?:year|date)|by what (?:date|year)|deadline|(?:last|closing|final) date)\b",
+        re.I)),
+    (FactKind.NUMBER, False, re.compile(
+        r"\bhow (?:many|much|long|often|big|old|quickly|soon|fast|far|frequently)\b"
+        r"|\bwhat (?:proportion|percentage|share|number|period|age|amount)\b", re.I)),
+    (FactKind.PERSON, True, re.compile(
+        r"\b(?:who|whom|whose|which (?:act|law|organisation|organization|body|minister))\b",
+        re.I)),
 ]
+_FIRST_WORDS = re.compile(r"^\W*(?:\w+\W+){0,7}")
 _OBJECTIVE_WORDS = re.compile(
     r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
 )
@@ -95,8 +104,15 @@ def named_number(question: str) -> str | None:
 
 
 def fact_kind(question: str) -> FactKind | None:
-    """The kind of fact a question asks for (a date, a number, a person), else None."""
-    return next((kind for kind, rx in _FACT_KINDS if rx.search(question)), None)
+    """The kind of fact a question asks for (a date, a number, a person or named body):
+    the one whose cue comes first; None when it names none."""
+    opening = _FIRST_WORDS.match(question).end()
+    found = []
+    for kind, opens, rx in _FACT_KINDS:
+        m = rx.search(question)
+        if m is not None and (not opens or m.start() < opening):
+            found.append((m.start(), kind))
+    return min(found)[1] if found else None
 
 
 def intent_of(question: str) -> Intent:

@@ -220,7 +220,7 @@ class Quoter:
         per_passage: dict[str, int] = {}
         limit = self.answer_sentences - len(citations)
         budget = self.answer_words - sum(len(c.quote.split()) for c in citations)
-        for score, cos, hit, j in scored:
+        for i, (score, cos, hit, j) in enumerate(scored):
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
             if score < best - self.margin or not self.related(asked, cos, hit, j):
@@ -232,6 +232,8 @@ class Quoter:
                 continue  # after an objective, only the narrative that introduces it
             found = self.whole(hit.passage, j, cos, fact_kind)
             if found is None:
+                if not spans and i + 1 < len(scored):
+                    best = scored[i + 1][0]  # the margin runs from the best quotable one
                 continue
             size = sum(words(self.index.documents[x.passage.doc_id].text, x)
                        for x in found)
