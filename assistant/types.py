@@ -298,8 +298,10 @@ class FactKind(StrEnum):
     """The one fact a question asks for."""
 
     DATE = "date"
-    NUMBER = "number"
-    PERSON = "person"
+    NUMBER = "number"  # how many, how much, what share
+    DURATION = "duration"  # how long, how often, how quickly
+    PERSON = "person"  # who, or which named body
+    LAW = "law"  # which Act or law
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,7 @@ class Intent:
     """What a question asks for, read once from its words (`assistant.answer.query`)."""
 
     asks_for_fact: bool = False  # one fact: how many, when, who...
+    asks_yes_no: bool = False  # "Do I have to pay?", "Are pledges binding?"
     fact_kind: FactKind | None = None
     about_objectives: bool = False  # names objectives, goals, priorities...
     objective_number: str | None = None  # "objective 15"

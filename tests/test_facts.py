@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.query import asks_for_fact, fact_kind
+from assistant.search.sentences import carries, name_words
 from assistant.types import FactKind
 
 
@@ -15,7 +16,7 @@ from assistant.types import FactKind
     ("Who was the Health Secretary when the final mandate was published?", FactKind.PERSON),
     ("When does the consultation close?", FactKind.DATE),
     ("What's the last date to send in a response?", FactKind.DATE),
-    ("Which law set up the Board?", FactKind.PERSON),
+    ("Which law set up the Board?", FactKind.LAW),
     ("How many extra health visitors will there be?", FactKind.NUMBER),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
@@ -29,3 +30,26 @@ def test_an_unquotable_best_sentence_does_not_turn_the_answer_into_a_refusal(ass
     answer = assistant.ask("Are the NHS pledges enforceable by law?")
     assert not answer.refused
     assert "not legally binding" in answer.answer
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    ("duration", "The right applies after 18 weeks on the waiting list.", True),
+    ("duration", "Every year, the government sets out a list of objectives.", True),
+    ("duration", "Complaints are acknowledged within three working days.", True),
+    ("duration", "The Board will publish its plan.", False),
+    ("number", "The Board has 4,000 staff.", True),
+    ("number", "The Board will publish its plan.", False),
+    ("date", "The consultation runs until 26th September 2012.", True),
+])
+def test_a_sentence_carries_the_kind_of_fact_asked_for(kind, text, expected):
+    assert carries(kind, text) is expected
+
+
+def test_names_are_the_corpus_words_written_only_capitalised_and_rarely(index):
+    names = name_words(index)
+    # the people quoted in the news articles are names; the words every document uses
+    # with a capital ("Board", "Constitution") and month names are not
+    assert {"jeremi", "hunt", "nicholson"} <= names
+    assert not names & {"board", "constitut", "nhs", "septemb", "govern"}
+    assert carries("person", "The Secretary of State for Health, Jeremy Hunt, said so.", names)
+    assert not carries("person", "The Board will work with the Department.", names)

@@ -42,7 +42,7 @@ _FACTOID = re.compile(
     r"|by (?:when|what date|what year|how much)|since (?:when|which)|on what date"
     r"|what (?:date|year|day|proportion|percentage|share|number|period|age|amount)"
     r"|what(?:'s|\u2019s| is| was)? the (?:deadline|(?:last|closing|final) (?:date|day))"
-    r"|which (?:year|act|date|law|organisation|organization|body|minister)"
+    r"|which (?:year|act|date|law|legislation|organisation|organization|body|minister)"
     r"|after how long)\b",
     re.I,
 )
@@ -54,13 +54,19 @@ _FACT_KINDS = [
         r"\b(?:when|until when|from when|by when|on what date|what (?:date|year|day)"
         r"|which (?:year|date)|by what (?:date|year)|deadline|(?:last|closing|final) date)\b",
         re.I)),
+    (FactKind.DURATION, False, re.compile(
+        r"\bhow (?:long|often|quickly|soon|fast|frequently)\b|\bafter how long\b"
+        r"|\bwhat period\b", re.I)),
     (FactKind.NUMBER, False, re.compile(
-        r"\bhow (?:many|much|long|often|big|old|quickly|soon|fast|far|frequently)\b"
-        r"|\bwhat (?:proportion|percentage|share|number|period|age|amount)\b", re.I)),
+        r"\bhow (?:many|much|big|old|far)\b"
+        r"|\bwhat (?:proportion|percentage|share|number|age|amount)\b", re.I)),
     (FactKind.PERSON, True, re.compile(
-        r"\b(?:who|whom|whose|which (?:act|law|organisation|organization|body|minister))\b",
-        re.I)),
+        r"\b(?:who|whom|whose|which (?:organisation|organization|body|minister))\b", re.I)),
+    (FactKind.LAW, True, re.compile(r"\bwhich (?:act|law|legislation)\b", re.I)),
 ]
+# a question answered yes or no opens with its verb
+_YES_NO = re.compile(r"^\W*(?:do|does|did|is|are|was|were|am|can|could|will|would|should"
+                     r"|shall|must|may|might|has|have|had)\b", re.I)
 _FIRST_WORDS = re.compile(r"^\W*(?:\w+\W+){0,7}")
 _OBJECTIVE_WORDS = re.compile(
     r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
@@ -126,6 +132,7 @@ def intent_of(question: str) -> Intent:
                        and all(w in _LIST_FRAME for w in re.findall(r"[a-z]+", question.lower())))
     return Intent(
         asks_for_fact=fact, fact_kind=fact_kind(question) if fact else None,
+        asks_yes_no=bool(_YES_NO.match(question)),
         about_objectives=objectives, objective_number=named_number(question),
         about_consultation=consultation, lists_consultation_questions=lists_questions,
         chapter=int(chapter.group(1)) if chapter and objectives else None,

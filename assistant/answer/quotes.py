@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from assistant.answer.form import is_item, leans_back, opens_list, render_text
 from assistant.config import Settings
-from assistant.search.sentences import carries, question_words, word_share
+from assistant.search.sentences import (
+    DATELINE_WORDS,
+    carries,
+    name_words,
+    question_words,
+    word_share,
+)
 from assistant.text import BACK_REFERENCE
 from assistant.types import Citation, Passage, ScoredSentence
 
@@ -55,18 +61,19 @@ def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
 
 
 def with_fact(text: str, p: Passage, a: int, b: int, kind: str,
-              dateline_words: int = 6) -> tuple[int, int]:
+              names: frozenset[str] = frozenset(),
+              dateline_words: int = DATELINE_WORDS) -> tuple[int, int]:
     """Sentences a..b widened to the neighbours that state the kind of fact asked for: the
     next sentence when it refers back to them ("This will increase to around 18 million
     by 2025/30."), and, when they state no such fact, a short line just before them that
     does (a dateline, "13 November 2012")."""
     if b + 1 < len(p.sentences):
         after = sentence(text, p, b + 1)
-        if BACK_REFERENCE.match(after) and carries(kind, after):
+        if BACK_REFERENCE.match(after) and carries(kind, after, names):
             b += 1
-    if a > 0 and not any(carries(kind, sentence(text, p, i)) for i in range(a, b + 1)):
+    if a > 0 and not any(carries(kind, sentence(text, p, i), names) for i in range(a, b + 1)):
         before = sentence(text, p, a - 1)
-        if len(before.split()) <= dateline_words and carries(kind, before):
+        if len(before.split()) <= dateline_words and carries(kind, before, names):
             a -= 1
     return a, b
 
@@ -262,7 +269,7 @@ class Quoter:
         text = self.index.documents[p.doc_id].text
         a, b, dangling = widen(text, p, j, self.list_end)
         if fact_kind is not None:
-            a, b = with_fact(text, p, a, b, fact_kind)
+            a, b = with_fact(text, p, a, b, fact_kind, name_words(self.index))
         span = Span(p, a, b, cos)
         if not dangling:
             return [span]

@@ -28,16 +28,32 @@ from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 _REFERENCE = re.compile(r"https?://|www\.")
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november"
            "|december")
-# what a sentence stating a fact of each kind carries
+_NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+                 "|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
+                 "|billion")
+# what a sentence stating a fact of each kind carries (a person or named body: see
+# `name_words`)
 _CARRIES = {
     "date": re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
                        re.I),
-    "number": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven"
-                         r"|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion"
-                         r"|half|quarter|third|dozen|once|twice|annual|yearly|weeks?|months?"
-                         r"|years?|days?)\b", re.I),
-    "person": re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+ [A-Z][a-z]+\b"),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|half|quarter|third|dozen|per ?cent"
+                         r"|percent)\b", re.I),
+    "duration": re.compile(
+        rf"\b(?:\d+|an?|one|{_NUMBER_WORDS}|several|few)[\s-]+(?:(?:working|calendar)\s+)?"
+        r"(?:days?|weeks?|months?|years?|hours?|minutes?|decades?)\b"
+        r"|\b(?:every|each|per)\s+(?:day|week|month|year)\b"
+        r"|\b(?:annual(?:ly)?|weekly|monthly|daily|yearly|once|twice|until)\b", re.I),
 }
+# a capitalised word after a lower-case word or a comma (a name's candidate; not a month),
+# an Act of Parliament
+_CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()})\b)[A-Z][a-z\u2019']+\b")
+_LAW = re.compile(r"\b[A-Z][a-z]+ Act\b")
+# a name's words are in at most this share of the corpus's sentences
+_NAME_SHARE = 0.002
+# a line of at most this many words just before a sentence may date it (a dateline)
+DATELINE_WORDS = 6
+# the name words of each index (computed once per loaded index)
+_NAMES: dict[int, frozenset[str]] = {}
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -106,9 +122,50 @@ def _with_referent(text: str, sentences, j: int) -> str:
     return own
 
 
-def carries(kind: str | None, text: str) -> bool:
-    """True when the sentence states the kind of fact asked for (a date, a number, a name)."""
-    return kind is not None and bool(_CARRIES[kind].search(text))
+def name_words(index) -> frozenset[str]:
+    """The stems of the corpus's name words: words written capitalised inside a sentence,
+    never in lower case, and in few of its sentences ("Jeremy", "Hunt"; not "Board" or
+    "Constitution", which recur)."""
+    cached = _NAMES.get(id(index))
+    if cached is not None:
+        return cached
+    lower: set[str] = set()
+    capital: set[str] = set()
+    for doc in index.documents.values():
+        lower.update(w for w in re.findall(r"\b[a-z][a-z\u2019']+\b", doc.text))
+        capital.update(m.group(0).lower() for m in _CAPITALISED.finditer(doc.text))
+    idf = sentence_idf(index)  # log(1 + sentences / sentences holding the word)
+    rare = math.log(1 + 1 / _NAME_SHARE)
+    names = frozenset(w for word in capital - lower for w in words_of(word)
+                      if idf.get(w, rare) >= rare)
+    _NAMES[id(index)] = names
+    weakref.finalize(index, _NAMES.pop, id(index), None)
+    return names
+
+
+def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) -> bool:
+    """True when the sentence states the kind of fact asked for: a date, a number, a
+    duration or frequency, a person or named body (one of the corpus's `names`), or an
+    Act."""
+    if kind is None:
+        return False
+    if kind == "law":
+        return bool(_LAW.search(text))
+    if kind == "person":
+        return any(w in names for m in _CAPITALISED.finditer(text) for w in words_of(m.group(0)))
+    return bool(_CARRIES[kind].search(text))
+
+
+def states_fact(kind: str | None, text: str, sentences, j: int,
+                names: frozenset[str] = frozenset()) -> bool:
+    """True when sentence j states the kind of fact asked for, or stands under a short
+    line that does (a dateline, "13 November 2012", dates the report below it)."""
+    if carries(kind, text[slice(*sentences[j])], names):
+        return True
+    if j == 0:
+        return False
+    before = text[slice(*sentences[j - 1])]
+    return len(before.split()) <= DATELINE_WORDS and carries(kind, before, names)
 
 
 class SentenceNode(NodeWithScore):
@@ -145,6 +202,7 @@ class SentenceReranker(BaseNodePostprocessor):
         index, w, intent = self._index, self._settings, self._intent
         vector = np.asarray(query_bundle.embedding, dtype=np.float32)
         asked = question_words(index, self._words)
+        names = name_words(index) if intent.fact_kind == "person" else frozenset()
         out: list[SentenceNode] = []
         top = nodes[0].score if nodes else 1.0
         for n in nodes:
@@ -161,7 +219,8 @@ class SentenceReranker(BaseNodePostprocessor):
             for j, c in enumerate(cos.tolist()):
                 s, e = p.sentences[j]
                 reference = w.reference_penalty if _REFERENCE.search(text, s, e) else 0.0
-                fact = w.fact_bonus if carries(intent.fact_kind, text[s:e]) else 0.0
+                fact = (w.fact_bonus if states_fact(intent.fact_kind, text, p.sentences, j, names)
+                        else 0.0)
                 lexical = w.sentence_lexical_weight * word_share(
                     asked, _with_referent(text, p.sentences, j))
                 score = (c + w.rank_weight * n.score / top + fact + lexical
