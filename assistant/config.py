@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     # whose best passage lies in another document
     objective_margin: float = 0.05
     # sentences of the whole corpus a question for one fact is also matched against
-    fact_sentences: int = 8
+    fact_sentences: int = 24
 
     # -- objective mapping (assistant.search.objectives) ----------------------------------
     # weight of an objective's heading alone ("Supporting carers") next to its own text

@@ -53,3 +53,15 @@ def test_names_are_the_corpus_words_written_only_capitalised_and_rarely(index):
     assert not names & {"board", "constitut", "nhs", "septemb", "govern"}
     assert carries("person", "The Secretary of State for Health, Jeremy Hunt, said so.", names)
     assert not carries("person", "The Board will work with the Department.", names)
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # the sentence that states the fact shares few words with the question
+    ("How long can patients wait before they may choose another provider?", "18 weeks"),
+    ("Who was Health Secretary at the time the final mandate came out?", "Jeremy Hunt"),
+])
+def test_the_sentence_holding_the_fact_is_quoted(assistant, question, fact):
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert fact in answer.answer
+    assert any(fact in c.quote for c in answer.citations)

@@ -15,6 +15,7 @@ from assistant.search.sentences import (
     carries,
     name_words,
     question_words,
+    states_fact,
     word_share,
 )
 from assistant.text import BACK_REFERENCE
@@ -223,6 +224,8 @@ class Quoter:
         if not scored:
             return citations
         best = scored[0][0]
+        if fact_kind is not None:
+            scored = self.facts_first(scored, best - self.margin, fact_kind)
         spans: list[Span] = []
         per_passage: dict[str, int] = {}
         limit = self.answer_sentences - len(citations)
@@ -259,6 +262,21 @@ class Quoter:
             seen.append(quote)
             citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
         return citations
+
+    def facts_first(self, scored: list[ScoredSentence], floor: float, kind: str
+                    ) -> list[ScoredSentence]:
+        """The sentences scoring at least `floor` that state the kind of fact asked for
+        first, then the others, each group in its order: the sentence holding the fact is
+        quoted first when it is among the ones close enough to be quoted at all."""
+        names = name_words(self.index) if kind == "person" else frozenset()
+        window = [s for s in scored if s.score >= floor]
+
+        def states(s: ScoredSentence) -> bool:
+            p = s.hit.passage
+            return states_fact(kind, self.index.documents[p.doc_id].text, p.sentences, s.j,
+                               names)
+
+        return (sorted(window, key=lambda s: not states(s)) + scored[len(window):])
 
     def whole(self, p: Passage, j: int, cos: float, fact_kind: str | None = None
               ) -> list[Span] | None:

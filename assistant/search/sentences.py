@@ -44,6 +44,10 @@ _CARRIES = {
         r"|\b(?:every|each|per)\s+(?:day|week|month|year)\b"
         r"|\b(?:annual(?:ly)?|weekly|monthly|daily|yearly|once|twice|until)\b", re.I),
 }
+# what a number may be besides a quantity: a year, or the number of a part of a document
+_NOT_QUANTITY = re.compile(
+    r"\b(?:(?:19|20)\d\d(?:/\d\d)?|(?:objectives?|domains?|chapters?|annex|sections?"
+    r"|paragraphs?|questions?|pages?|footnotes?)\s+\d[\d.]*(?:\s*[-\u2013]\s*\d+)?)\b", re.I)
 # a capitalised word after a lower-case word or a comma (a name's candidate; not a month),
 # an Act of Parliament
 _CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()})\b)[A-Z][a-z\u2019']+\b")
@@ -149,6 +153,8 @@ def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) ->
     Act."""
     if kind is None:
         return False
+    if kind == "number":
+        text = _NOT_QUANTITY.sub(" ", text)
     if kind == "law":
         return bool(_LAW.search(text))
     if kind == "person":
