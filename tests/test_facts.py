@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.query import asks_for_fact, fact_kind
-from assistant.search.sentences import carries, name_words
+from assistant.search.abbreviations import defined_abbreviations
+from assistant.search.sentences import carries, name_words, sentence_words, words_of
 from assistant.types import FactKind
 
 
@@ -65,3 +66,20 @@ def test_the_sentence_holding_the_fact_is_quoted(assistant, question, fact):
     assert not answer.refused
     assert fact in answer.answer
     assert any(fact in c.quote for c in answer.citations)
+
+
+def test_abbreviations_are_read_from_the_documents_own_definitions(index):
+    text = ("Locally, the Board will work with clinical commissioning groups (CCGs). "
+            "The Slope Index of Inequality (SII) summarises them. The NHS Commissioning "
+            "Board\u2019s (NHS CB) budget. The plan (see below) is new. NICE (the National "
+            "Institute for Health and Care Excellence) is independent.")
+    assert defined_abbreviations(text) == [
+        ("CCGs", "clinical commissioning groups"), ("SII", "Slope Index of Inequality"),
+        ("NHS CB", "NHS Commissioning Board")]
+    # a sentence writing one form holds the other's words, whichever it writes
+    short = sentence_words(index, "He said the NHS CB\u2019s role is to deploy its staff")
+    assert {"board", "commiss"} <= short
+    long = sentence_words(index, "The Board will support clinical commissioning groups.")
+    assert "ccg" in long or "ccgs" in long
+    assert sentence_words(index, "The Board will publish a plan.") == words_of(
+        "The Board will publish a plan.")

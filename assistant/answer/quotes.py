@@ -15,6 +15,7 @@ from assistant.search.sentences import (
     carries,
     name_words,
     question_words,
+    sentence_words,
     states_fact,
     word_share,
 )
@@ -207,7 +208,8 @@ class Quoter:
             return True
         p = hit.passage
         text = self.index.documents[p.doc_id].text[slice(*p.sentences[j])]
-        return cos + self.lexical_weight * word_share(asked, text) >= self.min_cos
+        held = sentence_words(self.index, text)
+        return cos + self.lexical_weight * word_share(asked, held) >= self.min_cos
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
               asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None

@@ -22,6 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr
 
 from assistant.config import Settings
+from assistant.search.abbreviations import abbreviations
 from assistant.text import BACK_REFERENCE, stemmer
 from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 
@@ -109,12 +110,21 @@ def question_words(index, words: frozenset[str]) -> dict[str, float]:
     return {word: idf.get(word, unseen) for word in words}
 
 
-def word_share(asked: dict[str, float], text: str) -> float:
-    """The share of the question's words (weighted) that the sentence holds."""
+def sentence_words(index, text: str) -> frozenset[str]:
+    """The stemmed content words of a sentence, with the other form's words of each
+    abbreviation the documents define that it holds ("NHS CB": "NHS Commissioning
+    Board")."""
+    return abbreviations(index, words_of).expand(words_of(text))
+
+
+def word_share(asked: dict[str, float], held: str | frozenset[str]) -> float:
+    """The share of the question's words (weighted) that a sentence holds: its text, or
+    its words (`sentence_words`)."""
     total = sum(asked.values())
     if total <= 0:
         return 0.0
-    return sum(v for w, v in asked.items() if w in words_of(text)) / total
+    held = words_of(held) if isinstance(held, str) else held
+    return sum(v for w, v in asked.items() if w in held) / total
 
 
 def _with_referent(text: str, sentences, j: int) -> str:
@@ -228,7 +238,7 @@ class SentenceReranker(BaseNodePostprocessor):
                 fact = (w.fact_bonus if states_fact(intent.fact_kind, text, p.sentences, j, names)
                         else 0.0)
                 lexical = w.sentence_lexical_weight * word_share(
-                    asked, _with_referent(text, p.sentences, j))
+                    asked, sentence_words(index, _with_referent(text, p.sentences, j)))
                 score = (c + w.rank_weight * n.score / top + fact + lexical
                          - penalty - reference)
                 out.append(SentenceNode(node=n.node, score=score, cos=c, j=j))
