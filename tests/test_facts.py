@@ -19,10 +19,21 @@ from assistant.types import FactKind
     ("What's the last date to send in a response?", FactKind.DATE),
     ("Which law set up the Board?", FactKind.LAW),
     ("How many extra health visitors will there be?", FactKind.NUMBER),
+    ("What's the Board's budget?", FactKind.NUMBER),
+    ("What is the gap in life expectancy between rich and poor?", FactKind.NUMBER),
+    ("How often is the mandate renewed?", FactKind.DURATION),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)
     assert fact_kind(question) is kind
+
+
+@pytest.mark.parametrize("question", [
+    "What is the mandate?", "What are the objectives?",
+    "What does the mandate say about the cost of care?",
+])
+def test_questions_about_a_topic_are_not_questions_for_one_fact(question):
+    assert not asks_for_fact(question)
 
 
 def test_an_unquotable_best_sentence_does_not_turn_the_answer_into_a_refusal(assistant):
