@@ -22,6 +22,10 @@ from assistant.types import FactKind
     ("What's the Board's budget?", FactKind.NUMBER),
     ("What is the gap in life expectancy between rich and poor?", FactKind.NUMBER),
     ("How often is the mandate renewed?", FactKind.DURATION),
+    # asked inside a request, or after an adverb
+    ("Can you tell me when the consultation closes?", FactKind.DATE),
+    ("Roughly how many people have a long-term condition?", FactKind.NUMBER),
+    ("In what year will the groups be set up?", FactKind.DATE),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)
@@ -30,7 +34,7 @@ def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
 
 @pytest.mark.parametrize("question", [
     "What is the mandate?", "What are the objectives?",
-    "What does the mandate say about the cost of care?",
+    "What does the mandate say about the cost of care?", "Can you tell me about carers?",
 ])
 def test_questions_about_a_topic_are_not_questions_for_one_fact(question):
     assert not asks_for_fact(question)

@@ -33,11 +33,16 @@ from assistant.types import FactKind, Intent, ProvisionKind, Query, Specifics
 # ---------------------------------------------------------------------------- intent rules
 
 # A question that asks for one fact (a number, a date, a person) wants the passage that
-# states it, not an objective's whole narrative. The wh-phrase opens the question or
-# follows a leading "In the draft mandate, ..." style clause.
+# states it, not an objective's whole narrative. The wh-phrase opens the question, or
+# follows a leading "In the draft mandate, ..." style clause, a "Can you tell me ..." or
+# a "Roughly ...".
 _FACTOID = re.compile(
     r"^\W*(?:(?:and|so|but|also|then|in|under|according to)\b[^?]*?,\s*)?"
-    r"(?:how (?:many|much|long|often|big|old|quickly|soon|fast|far|frequently)|when|who|whom"
+    r"(?:(?:(?:can|could|would) you (?:please )?tell me|do you know|(?:please )?tell me"
+    r"|i(?:'d|\u2019d| would) like to know|i want to know)\s+)?"
+    r"(?:(?:roughly|approximately|about|around|exactly|precisely|so|and|but|ok|okay)"
+    r",?\s+)?(?:in (?:what|which) (?:year|month)"
+    r"|how (?:many|much|long|often|big|old|quickly|soon|fast|far|frequently)|when|who|whom"
     r"|whose|until when|from when"
     r"|by (?:when|what date|what year|how much)|since (?:when|which)|on what date"
     r"|what (?:date|year|day|proportion|percentage|share|number|period|age|amount)"
@@ -54,6 +59,7 @@ _FACTOID = re.compile(
 _FACT_KINDS = [
     (FactKind.DATE, True, re.compile(
         r"\b(?:when|until when|from when|by when|on what date|what (?:date|year|day)"
+        r"|in (?:what|which) (?:year|month)"
         r"|which (?:year|date)|by what (?:date|year)|deadline|(?:last|closing|final) date)\b",
         re.I)),
     (FactKind.DURATION, False, re.compile(
