@@ -295,19 +295,17 @@ class ScoredSentence(NamedTuple):
 
 
 class FactKind(StrEnum):
-    """The one fact a question asks for."""
-
+    """The one fact a question asks for: when, how many, how long, who, which law."""
     DATE = "date"
-    NUMBER = "number"  # how many, how much, what share
-    DURATION = "duration"  # how long, how often, how quickly
-    PERSON = "person"  # who, or which named body
-    LAW = "law"  # which Act or law
+    NUMBER = "number"
+    DURATION = "duration"
+    PERSON = "person"
+    LAW = "law"
 
 
 @dataclass(frozen=True)
 class Intent:
     """What a question asks for, read once from its words (`assistant.answer.query`)."""
-
     asks_for_fact: bool = False  # one fact: how many, when, who...
     asks_yes_no: bool = False  # "Do I have to pay?", "Are pledges binding?"
     fact_kind: FactKind | None = None

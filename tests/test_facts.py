@@ -26,6 +26,8 @@ from assistant.types import FactKind
     ("Can you tell me when the consultation closes?", FactKind.DATE),
     ("Roughly how many people have a long-term condition?", FactKind.NUMBER),
     ("In what year will the groups be set up?", FactKind.DATE),
+    ("What is the number of people with dementia?", FactKind.NUMBER),
+    ("What is the name of the Health Secretary?", FactKind.PERSON),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)

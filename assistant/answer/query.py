@@ -48,7 +48,8 @@ _FACTOID = re.compile(
     r"|what (?:date|year|day|proportion|percentage|share|number|period|age|amount)"
     r"|what(?:'s|\u2019s| is| was)? the (?:deadline|(?:last|closing|final) (?:date|day))"
     r"|what(?:'s|\u2019s| is| was| are| were)? (?:the |its |their )?(?:[\w'\u2019]+ ){0,2}?"
-    r"(?:cost|budget|price|amount|rate|figure|total|size|gap)s?\b"
+    r"(?:cost|budget|price|amount|rate|figure|total|size|gap|number|percentage|proportion)s?\b"
+    r"|what(?:'s|\u2019s| is| was| are| were)? the names? of"
     r"|which (?:year|act|date|law|legislation|organisation|organization|body|minister)"
     r"|after how long)\b",
     re.I,
@@ -69,10 +70,11 @@ _FACT_KINDS = [
         r"\bhow (?:many|much|big|old|far)\b"
         r"|\bwhat (?:proportion|percentage|share|number|age|amount)\b"
         r"|^\W*what\S* (?:[\w'\u2019]+ ){0,4}?(?:cost|budget|price|amount|rate|figure|total"
-        r"|size|gap)s?\b",
+        r"|size|gap|number|percentage|proportion)s?\b",
         re.I)),
     (FactKind.PERSON, True, re.compile(
-        r"\b(?:who|whom|whose|which (?:organisation|organization|body|minister))\b", re.I)),
+        r"\b(?:who|whom|whose|which (?:organisation|organization|body|minister)"
+        r"|what(?:'s|\u2019s| is| was| are| were)? the names? of)\b", re.I)),
     (FactKind.LAW, True, re.compile(r"\bwhich (?:act|law|legislation)\b", re.I)),
 ]
 # a question answered yes or no opens with its verb

@@ -139,15 +139,17 @@ def _with_referent(text: str, sentences, j: int) -> str:
 def name_words(index) -> frozenset[str]:
     """The stems of the corpus's name words: words written capitalised inside a sentence,
     never in lower case, and in few of its sentences ("Jeremy", "Hunt"; not "Board" or
-    "Constitution", which recur)."""
+    "Constitution", which recur); computed once per loaded index."""
     cached = _NAMES.get(id(index))
     if cached is not None:
         return cached
     lower: set[str] = set()
     capital: set[str] = set()
-    for doc in index.documents.values():
-        lower.update(w for w in re.findall(r"\b[a-z][a-z\u2019']+\b", doc.text))
-        capital.update(m.group(0).lower() for m in _CAPITALISED.finditer(doc.text))
+    # the passages `sentence_idf` reads (an evenly spaced sample of a large index)
+    for p in index.passages[::max(1, len(index.passages) // _IDF_PASSAGES)]:
+        text = index.documents[p.doc_id].text[p.start:p.end]
+        lower.update(re.findall(r"\b[a-z][a-z\u2019']+\b", text))
+        capital.update(m.group(0).lower() for m in _CAPITALISED.finditer(text))
     idf = sentence_idf(index)  # log(1 + sentences / sentences holding the word)
     rare = math.log(1 + 1 / _NAME_SHARE)
     names = frozenset(w for word in capital - lower for w in words_of(word)
