@@ -8,7 +8,13 @@ import pytest
 
 from assistant.answer.query import asks_for_fact, fact_kind
 from assistant.search.abbreviations import defined_abbreviations
-from assistant.search.sentences import carries, name_words, sentence_words, words_of
+from assistant.search.sentences import (
+    carries,
+    is_dateline,
+    name_words,
+    sentence_words,
+    words_of,
+)
 from assistant.types import FactKind
 
 
@@ -100,3 +106,14 @@ def test_abbreviations_are_read_from_the_documents_own_definitions(index):
     assert "ccg" in long or "ccgs" in long
     assert sentence_words(index, "The Board will publish a plan.") == words_of(
         "The Board will publish a plan.")
+
+
+@pytest.mark.parametrize(("kind", "line", "expected"), [
+    ("date", "13 November 2012", True),
+    ("date", "for England 27 July 2015", False),  # opens mid-sentence: never quoted first
+    ("number", "13 November 2012", False),  # a dateline dates; it does not count
+    ("date", "The consultation period runs until 26th September 2012.", False),  # too long
+])
+def test_a_dateline_dates_the_sentence_below_it_for_a_question_asking_when(kind, line,
+                                                                           expected):
+    assert is_dateline(kind, line) is expected

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from assistant.answer.form import is_item, leans_back, opens_list, render_text
 from assistant.config import Settings
 from assistant.search.sentences import (
-    DATELINE_WORDS,
     carries,
+    is_dateline,
     name_words,
     question_words,
     sentence_words,
@@ -63,19 +63,17 @@ def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
 
 
 def with_fact(text: str, p: Passage, a: int, b: int, kind: str,
-              names: frozenset[str] = frozenset(),
-              dateline_words: int = DATELINE_WORDS) -> tuple[int, int]:
+              names: frozenset[str] = frozenset()) -> tuple[int, int]:
     """Sentences a..b widened to the neighbours that state the kind of fact asked for: the
     next sentence when it refers back to them ("This will increase to around 18 million
-    by 2025/30."), and, when they state no such fact, a short line just before them that
-    does (a dateline, "13 November 2012")."""
+    by 2025/30."), and, when they state no such fact, the dateline just before them
+    ("13 November 2012", for a question asking when)."""
     if b + 1 < len(p.sentences):
         after = sentence(text, p, b + 1)
         if BACK_REFERENCE.match(after) and carries(kind, after, names):
             b += 1
     if a > 0 and not any(carries(kind, sentence(text, p, i), names) for i in range(a, b + 1)):
-        before = sentence(text, p, a - 1)
-        if len(before.split()) <= dateline_words and carries(kind, before, names):
+        if is_dateline(kind, sentence(text, p, a - 1)):
             a -= 1
     return a, b
 

@@ -69,7 +69,8 @@ class EvidenceFinder:
         else:
             hits = self.retriever.search(query, k, evidence.objectives)
         pool = hits
-        if query.intent.asks_for_fact or query.intent.asks_yes_no:
+        # a consultation question asked back is answered by its chapter's passages only
+        if echo is None and (query.intent.asks_for_fact or query.intent.asks_yes_no):
             pool = hits + self.retriever.sentence_hits(query.vector, self.fact_sentences,
                                                        query.doc_ids,
                                                        {h.passage.id for h in hits})

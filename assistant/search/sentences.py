@@ -174,16 +174,21 @@ def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) ->
     return bool(_CARRIES[kind].search(text))
 
 
+def is_dateline(kind: str | None, line: str) -> bool:
+    """True when a line dates the sentence below it, for a question asking when: a short
+    line that opens with a capital or a digit and holds a date ("13 November 2012")."""
+    line = line.strip()
+    return (kind == "date" and len(line.split()) <= DATELINE_WORDS and not line[:1].islower()
+            and carries(kind, line))
+
+
 def states_fact(kind: str | None, text: str, sentences, j: int,
                 names: frozenset[str] = frozenset()) -> bool:
-    """True when sentence j states the kind of fact asked for, or stands under a short
-    line that does (a dateline, "13 November 2012", dates the report below it)."""
+    """True when sentence j states the kind of fact asked for, or stands under a dateline
+    that does (`is_dateline`)."""
     if carries(kind, text[slice(*sentences[j])], names):
         return True
-    if j == 0:
-        return False
-    before = text[slice(*sentences[j - 1])]
-    return len(before.split()) <= DATELINE_WORDS and carries(kind, before, names)
+    return j > 0 and is_dateline(kind, text[slice(*sentences[j - 1])])
 
 
 class SentenceNode(NodeWithScore):
