@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     # whose best passage lies in another document
     objective_margin: float = 0.05
     # sentences of the whole corpus a question for one fact is also matched against
-    fact_sentences: int = 8
+    fact_sentences: int = 24
 
     # -- objective mapping (assistant.search.objectives) ----------------------------------
     # weight of an objective's heading alone ("Supporting carers") next to its own text
@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     # weight of the passage's fused score (relative to the best hit's) in a sentence's score
     rank_weight: float = 0.1
     # gained by a sentence that states the kind of fact asked for (a date for "when")
-    fact_bonus: float = 0.06
+    fact_bonus: float = 0.15
     # times the share of the question's words (weighted by their rarity among the corpus's
     # sentences) that a sentence holds: "the chief executive of the NHS Confederation"
     # finds the sentence naming it even when its meaning as a whole is far from the question

@@ -295,18 +295,19 @@ class ScoredSentence(NamedTuple):
 
 
 class FactKind(StrEnum):
-    """The one fact a question asks for."""
-
+    """The one fact a question asks for: when, how many, how long, who, which law."""
     DATE = "date"
     NUMBER = "number"
+    DURATION = "duration"
     PERSON = "person"
+    LAW = "law"
 
 
 @dataclass(frozen=True)
 class Intent:
     """What a question asks for, read once from its words (`assistant.answer.query`)."""
-
     asks_for_fact: bool = False  # one fact: how many, when, who...
+    asks_yes_no: bool = False  # "Do I have to pay?", "Are pledges binding?"
     fact_kind: FactKind | None = None
     about_objectives: bool = False  # names objectives, goals, priorities...
     objective_number: str | None = None  # "objective 15"
@@ -318,8 +319,7 @@ class Intent:
 
 @dataclass(frozen=True)
 class Specifics:
-    """The precise things a question names, which the documents must contain for it to be
-    answered (`assistant.answer.judge`)."""
+    """What a question names that the documents must hold to answer it (`answer.judge`)."""
 
     years: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as written, the years it names
     numbers: tuple[str, ...] = ()

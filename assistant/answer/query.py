@@ -33,26 +33,54 @@ from assistant.types import FactKind, Intent, ProvisionKind, Query, Specifics
 # ---------------------------------------------------------------------------- intent rules
 
 # A question that asks for one fact (a number, a date, a person) wants the passage that
-# states it, not an objective's whole narrative. The wh-phrase opens the question or
-# follows a leading "In the draft mandate, ..." style clause.
+# states it, not an objective's whole narrative. The wh-phrase opens the question, or
+# follows a leading "In the draft mandate, ..." style clause, a "Can you tell me ..." or
+# a "Roughly ...".
 _FACTOID = re.compile(
     r"^\W*(?:(?:and|so|but|also|then|in|under|according to)\b[^?]*?,\s*)?"
-    r"(?:how (?:many|much|long|often|big|old)|when|who|whom|whose|until when|from when"
+    r"(?:(?:(?:can|could|would) you (?:please )?tell me|do you know|(?:please )?tell me"
+    r"|i(?:'d|\u2019d| would) like to know|i want to know)\s+)?"
+    r"(?:(?:roughly|approximately|about|around|exactly|precisely|so|and|but|ok|okay)"
+    r",?\s+)?(?:in (?:what|which) (?:year|month)"
+    r"|how (?:many|much|long|often|big|old|quickly|soon|fast|far|frequently)|when|who|whom"
+    r"|whose|until when|from when"
     r"|by (?:when|what date|what year|how much)|since (?:when|which)|on what date"
-    r"|what (?:date|year|day|proportion|percentage|share|number|period|age)"
-    r"|which (?:year|act|date)|after how long)\b",
+    r"|what (?:date|year|day|proportion|percentage|share|number|period|age|amount)"
+    r"|what(?:'s|\u2019s| is| was)? the (?:deadline|(?:last|closing|final) (?:date|day))"
+    r"|what(?:'s|\u2019s| is| was| are| were)? (?:the |its |their )?(?:[\w'\u2019]+ ){0,2}?"
+    r"(?:cost|budget|price|amount|rate|figure|total|size|gap|number|percentage|proportion)s?\b"
+    r"|what(?:'s|\u2019s| is| was| are| were)? the names? of"
+    r"|which (?:year|act|date|law|legislation|organisation|organization|body|minister)"
+    r"|after how long)\b",
     re.I,
 )
-# What a question for one fact asks for (a sentence that states it: `search.sentences`).
+# What a question for one fact asks for (a sentence that states it: `search.sentences`):
+# the kind whose cue comes first ("Who was the Health Secretary when ...?" asks for a
+# person). DATE and PERSON cues count among the question's first words only.
 _FACT_KINDS = [
-    (FactKind.DATE, re.compile(
-        r"^\W*(?:\w+\W+){0,6}?(?:when|until when|from when|by when|on what date"
-        r"|what (?:date|year|day)|which (?:year|date)|by what (?:date|year))\b", re.I)),
-    (FactKind.NUMBER, re.compile(
-        r"\bhow (?:many|much|long|often|big|old)\b|\bwhat (?:proportion|"
-        r"percentage|share|number|period|age)\b", re.I)),
-    (FactKind.PERSON, re.compile(r"^\W*(?:\w+\W+){0,6}?(?:who|whom|whose)\b", re.I)),
+    (FactKind.DATE, True, re.compile(
+        r"\b(?:when|until when|from when|by when|on what date|what (?:date|year|day)"
+        r"|in (?:what|which) (?:year|month)"
+        r"|which (?:year|date)|by what (?:date|year)|deadline|(?:last|closing|final) date)\b",
+        re.I)),
+    (FactKind.DURATION, False, re.compile(
+        r"\bhow (?:long|often|quickly|soon|fast|frequently)\b|\bafter how long\b"
+        r"|\bwhat period\b", re.I)),
+    (FactKind.NUMBER, False, re.compile(
+        r"\bhow (?:many|much|big|old|far)\b"
+        r"|\bwhat (?:proportion|percentage|share|number|age|amount)\b"
+        r"|^\W*what\S* (?:[\w'\u2019]+ ){0,4}?(?:cost|budget|price|amount|rate|figure|total"
+        r"|size|gap|number|percentage|proportion)s?\b",
+        re.I)),
+    (FactKind.PERSON, True, re.compile(
+        r"\b(?:who|whom|whose|which (?:organisation|organization|body|minister)"
+        r"|what(?:'s|\u2019s| is| was| are| were)? the names? of)\b", re.I)),
+    (FactKind.LAW, True, re.compile(r"\bwhich (?:act|law|legislation)\b", re.I)),
 ]
+# a question answered yes or no opens with its verb
+_YES_NO = re.compile(r"^\W*(?:do|does|did|is|are|was|were|am|can|could|will|would|should"
+                     r"|shall|must|may|might|has|have|had)\b", re.I)
+_FIRST_WORDS = re.compile(r"^\W*(?:\w+\W+){0,7}")
 _OBJECTIVE_WORDS = re.compile(
     r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
 )
@@ -104,8 +132,15 @@ def named_number(question: str) -> str | None:
 
 
 def fact_kind(question: str) -> FactKind | None:
-    """The kind of fact a question asks for (a date, a number, a person), else None."""
-    return next((kind for kind, rx in _FACT_KINDS if rx.search(question)), None)
+    """The kind of fact a question asks for (a date, a number, a person or named body):
+    the one whose cue comes first; None when it names none."""
+    opening = _FIRST_WORDS.match(question).end()
+    found = []
+    for kind, opens, rx in _FACT_KINDS:
+        m = rx.search(question)
+        if m is not None and (not opens or m.start() < opening):
+            found.append((m.start(), kind))
+    return min(found)[1] if found else None
 
 
 def intent_of(question: str) -> Intent:
@@ -119,6 +154,7 @@ def intent_of(question: str) -> Intent:
                        and all(w in _LIST_FRAME for w in re.findall(r"[a-z]+", question.lower())))
     return Intent(
         asks_for_fact=fact, fact_kind=fact_kind(question) if fact else None,
+        asks_yes_no=bool(_YES_NO.match(question)),
         about_objectives=objectives, objective_number=named_number(question),
         about_consultation=consultation, lists_consultation_questions=lists_questions,
         chapter=int(chapter.group(1)) if chapter and objectives else None,

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 from assistant.answer.form import is_item, leans_back, opens_list, render_text
 from assistant.config import Settings
-from assistant.search.sentences import carries, question_words, word_share
+from assistant.search.sentences import (
+    carries,
+    is_dateline,
+    name_words,
+    question_words,
+    sentence_words,
+    states_fact,
+    word_share,
+)
 from assistant.text import BACK_REFERENCE
 from assistant.types import Citation, Passage, ScoredSentence
 
@@ -55,18 +63,17 @@ def widen(text: str, p: Passage, j: int, list_end) -> tuple[int, int, bool]:
 
 
 def with_fact(text: str, p: Passage, a: int, b: int, kind: str,
-              dateline_words: int = 6) -> tuple[int, int]:
+              names: frozenset[str] = frozenset()) -> tuple[int, int]:
     """Sentences a..b widened to the neighbours that state the kind of fact asked for: the
     next sentence when it refers back to them ("This will increase to around 18 million
-    by 2025/30."), and, when they state no such fact, a short line just before them that
-    does (a dateline, "13 November 2012")."""
+    by 2025/30."), and, when they state no such fact, the dateline just before them
+    ("13 November 2012", for a question asking when)."""
     if b + 1 < len(p.sentences):
         after = sentence(text, p, b + 1)
-        if BACK_REFERENCE.match(after) and carries(kind, after):
+        if BACK_REFERENCE.match(after) and carries(kind, after, names):
             b += 1
-    if a > 0 and not any(carries(kind, sentence(text, p, i)) for i in range(a, b + 1)):
-        before = sentence(text, p, a - 1)
-        if len(before.split()) <= dateline_words and carries(kind, before):
+    if a > 0 and not any(carries(kind, sentence(text, p, i), names) for i in range(a, b + 1)):
+        if is_dateline(kind, sentence(text, p, a - 1)):
             a -= 1
     return a, b
 
@@ -199,7 +206,8 @@ class Quoter:
             return True
         p = hit.passage
         text = self.index.documents[p.doc_id].text[slice(*p.sentences[j])]
-        return cos + self.lexical_weight * word_share(asked, text) >= self.min_cos
+        held = sentence_words(self.index, text)
+        return cos + self.lexical_weight * word_share(asked, held) >= self.min_cos
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
               asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None
@@ -216,11 +224,13 @@ class Quoter:
         if not scored:
             return citations
         best = scored[0][0]
+        if fact_kind is not None:
+            scored = self.facts_first(scored, best - self.margin, fact_kind)
         spans: list[Span] = []
         per_passage: dict[str, int] = {}
         limit = self.answer_sentences - len(citations)
         budget = self.answer_words - sum(len(c.quote.split()) for c in citations)
-        for score, cos, hit, j in scored:
+        for i, (score, cos, hit, j) in enumerate(scored):
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
             if score < best - self.margin or not self.related(asked, cos, hit, j):
@@ -232,6 +242,8 @@ class Quoter:
                 continue  # after an objective, only the narrative that introduces it
             found = self.whole(hit.passage, j, cos, fact_kind)
             if found is None:
+                if not spans and i + 1 < len(scored):
+                    best = scored[i + 1][0]  # the margin runs from the best quotable one
                 continue
             size = sum(words(self.index.documents[x.passage.doc_id].text, x)
                        for x in found)
@@ -251,6 +263,21 @@ class Quoter:
             citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
         return citations
 
+    def facts_first(self, scored: list[ScoredSentence], floor: float, kind: str
+                    ) -> list[ScoredSentence]:
+        """The sentences scoring at least `floor` that state the kind of fact asked for
+        first, then the others, each group in its order: the sentence holding the fact is
+        quoted first when it is among the ones close enough to be quoted at all."""
+        names = name_words(self.index) if kind == "person" else frozenset()
+        window = [s for s in scored if s.score >= floor]
+
+        def states(s: ScoredSentence) -> bool:
+            p = s.hit.passage
+            return states_fact(kind, self.index.documents[p.doc_id].text, p.sentences, s.j,
+                               names)
+
+        return (sorted(window, key=lambda s: not states(s)) + scored[len(window):])
+
     def whole(self, p: Passage, j: int, cos: float, fact_kind: str | None = None
               ) -> list[Span] | None:
         """Sentence j of p as a whole quote (see `widen`); when the passage itself
@@ -260,7 +287,7 @@ class Quoter:
         text = self.index.documents[p.doc_id].text
         a, b, dangling = widen(text, p, j, self.list_end)
         if fact_kind is not None:
-            a, b = with_fact(text, p, a, b, fact_kind)
+            a, b = with_fact(text, p, a, b, fact_kind, name_words(self.index))
         span = Span(p, a, b, cos)
         if not dangling:
             return [span]

@@ -2,7 +2,8 @@
 
 It ranks the objectives the question maps to, retrieves the passages (hybrid fusion, with
 the objective group for questions about what the documents expect), adds the sentences of
-the whole corpus closest to a question for one fact, scores every sentence for the answer
+the whole corpus closest to a question for one fact or a yes-or-no question (the sentence
+that decides it may share no words with it), scores every sentence for the answer
 and ranks the other provisions (rights, pledges...). Nothing here reads the question's
 words again: they come analysed in the `Query`."""
 
@@ -33,7 +34,7 @@ class Evidence:
 
     query: Query
     hits: list[Hit]  # the k passages retrieved, best first
-    # the sentences of the hits (and, for a question for one fact, of the corpus's
+    # the sentences of the hits (and, for a question for one fact or a yes or no, of the corpus's
     # closest sentences' passages), best first
     sentences: list[ScoredSentence]
     objectives: list[tuple[Objective, float]]  # the objectives it maps to, best first
@@ -68,7 +69,8 @@ class EvidenceFinder:
         else:
             hits = self.retriever.search(query, k, evidence.objectives)
         pool = hits
-        if query.intent.asks_for_fact:
+        # a consultation question asked back is answered by its chapter's passages only
+        if echo is None and (query.intent.asks_for_fact or query.intent.asks_yes_no):
             pool = hits + self.retriever.sentence_hits(query.vector, self.fact_sentences,
                                                        query.doc_ids,
                                                        {h.passage.id for h in hits})

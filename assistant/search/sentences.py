@@ -22,22 +22,43 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr
 
 from assistant.config import Settings
+from assistant.search.abbreviations import abbreviations
 from assistant.text import BACK_REFERENCE, stemmer
 from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 
 _REFERENCE = re.compile(r"https?://|www\.")
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november"
            "|december")
-# what a sentence stating a fact of each kind carries
+_NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+                 "|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
+                 "|billion")
+# what a sentence stating a fact of each kind carries (a person or named body: see
+# `name_words`)
 _CARRIES = {
     "date": re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
                        re.I),
-    "number": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven"
-                         r"|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion"
-                         r"|half|quarter|third|dozen|once|twice|annual|yearly|weeks?|months?"
-                         r"|years?|days?)\b", re.I),
-    "person": re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+ [A-Z][a-z]+\b"),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|half|quarter|third|dozen|per ?cent"
+                         r"|percent)\b", re.I),
+    "duration": re.compile(
+        rf"\b(?:\d+|an?|one|{_NUMBER_WORDS}|several|few)[\s-]+(?:(?:working|calendar)\s+)?"
+        r"(?:days?|weeks?|months?|years?|hours?|minutes?|decades?)\b"
+        r"|\b(?:every|each|per)\s+(?:day|week|month|year)\b"
+        r"|\b(?:annual(?:ly)?|weekly|monthly|daily|yearly|once|twice|until)\b", re.I),
 }
+# what a number may be besides a quantity: a year, or the number of a part of a document
+_NOT_QUANTITY = re.compile(
+    r"\b(?:(?:19|20)\d\d(?:/\d\d)?|(?:objectives?|domains?|chapters?|annex|sections?"
+    r"|paragraphs?|questions?|pages?|footnotes?)\s+\d[\d.]*(?:\s*[-\u2013]\s*\d+)?)\b", re.I)
+# a capitalised word after a lower-case word or a comma (a name's candidate; not a month),
+# an Act of Parliament
+_CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()})\b)[A-Z][a-z\u2019']+\b")
+_LAW = re.compile(r"\b[A-Z][a-z]+ Act\b")
+# a name's words are in at most this share of the corpus's sentences
+_NAME_SHARE = 0.002
+# a line of at most this many words just before a sentence may date it (a dateline)
+DATELINE_WORDS = 6
+# the name words of each index (computed once per loaded index)
+_NAMES: dict[int, frozenset[str]] = {}
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -89,12 +110,21 @@ def question_words(index, words: frozenset[str]) -> dict[str, float]:
     return {word: idf.get(word, unseen) for word in words}
 
 
-def word_share(asked: dict[str, float], text: str) -> float:
-    """The share of the question's words (weighted) that the sentence holds."""
+def sentence_words(index, text: str) -> frozenset[str]:
+    """The stemmed content words of a sentence, with the other form's words of each
+    abbreviation the documents define that it holds ("NHS CB": "NHS Commissioning
+    Board")."""
+    return abbreviations(index, words_of).expand(words_of(text))
+
+
+def word_share(asked: dict[str, float], held: str | frozenset[str]) -> float:
+    """The share of the question's words (weighted) that a sentence holds: its text, or
+    its words (`sentence_words`)."""
     total = sum(asked.values())
     if total <= 0:
         return 0.0
-    return sum(v for w, v in asked.items() if w in words_of(text)) / total
+    held = words_of(held) if isinstance(held, str) else held
+    return sum(v for w, v in asked.items() if w in held) / total
 
 
 def _with_referent(text: str, sentences, j: int) -> str:
@@ -106,9 +136,59 @@ def _with_referent(text: str, sentences, j: int) -> str:
     return own
 
 
-def carries(kind: str | None, text: str) -> bool:
-    """True when the sentence states the kind of fact asked for (a date, a number, a name)."""
-    return kind is not None and bool(_CARRIES[kind].search(text))
+def name_words(index) -> frozenset[str]:
+    """The stems of the corpus's name words: words written capitalised inside a sentence,
+    never in lower case, and in few of its sentences ("Jeremy", "Hunt"; not "Board" or
+    "Constitution", which recur); computed once per loaded index."""
+    cached = _NAMES.get(id(index))
+    if cached is not None:
+        return cached
+    lower: set[str] = set()
+    capital: set[str] = set()
+    # the passages `sentence_idf` reads (an evenly spaced sample of a large index)
+    for p in index.passages[::max(1, len(index.passages) // _IDF_PASSAGES)]:
+        text = index.documents[p.doc_id].text[p.start:p.end]
+        lower.update(re.findall(r"\b[a-z][a-z\u2019']+\b", text))
+        capital.update(m.group(0).lower() for m in _CAPITALISED.finditer(text))
+    idf = sentence_idf(index)  # log(1 + sentences / sentences holding the word)
+    rare = math.log(1 + 1 / _NAME_SHARE)
+    names = frozenset(w for word in capital - lower for w in words_of(word)
+                      if idf.get(w, rare) >= rare)
+    _NAMES[id(index)] = names
+    weakref.finalize(index, _NAMES.pop, id(index), None)
+    return names
+
+
+def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) -> bool:
+    """True when the sentence states the kind of fact asked for: a date, a number, a
+    duration or frequency, a person or named body (one of the corpus's `names`), or an
+    Act."""
+    if kind is None:
+        return False
+    if kind == "number":
+        text = _NOT_QUANTITY.sub(" ", text)
+    if kind == "law":
+        return bool(_LAW.search(text))
+    if kind == "person":
+        return any(w in names for m in _CAPITALISED.finditer(text) for w in words_of(m.group(0)))
+    return bool(_CARRIES[kind].search(text))
+
+
+def is_dateline(kind: str | None, line: str) -> bool:
+    """True when a line dates the sentence below it, for a question asking when: a short
+    line that opens with a capital or a digit and holds a date ("13 November 2012")."""
+    line = line.strip()
+    return (kind == "date" and len(line.split()) <= DATELINE_WORDS and not line[:1].islower()
+            and carries(kind, line))
+
+
+def states_fact(kind: str | None, text: str, sentences, j: int,
+                names: frozenset[str] = frozenset()) -> bool:
+    """True when sentence j states the kind of fact asked for, or stands under a dateline
+    that does (`is_dateline`)."""
+    if carries(kind, text[slice(*sentences[j])], names):
+        return True
+    return j > 0 and is_dateline(kind, text[slice(*sentences[j - 1])])
 
 
 class SentenceNode(NodeWithScore):
@@ -145,6 +225,7 @@ class SentenceReranker(BaseNodePostprocessor):
         index, w, intent = self._index, self._settings, self._intent
         vector = np.asarray(query_bundle.embedding, dtype=np.float32)
         asked = question_words(index, self._words)
+        names = name_words(index) if intent.fact_kind == "person" else frozenset()
         out: list[SentenceNode] = []
         top = nodes[0].score if nodes else 1.0
         for n in nodes:
@@ -161,9 +242,10 @@ class SentenceReranker(BaseNodePostprocessor):
             for j, c in enumerate(cos.tolist()):
                 s, e = p.sentences[j]
                 reference = w.reference_penalty if _REFERENCE.search(text, s, e) else 0.0
-                fact = w.fact_bonus if carries(intent.fact_kind, text[s:e]) else 0.0
+                fact = (w.fact_bonus if states_fact(intent.fact_kind, text, p.sentences, j, names)
+                        else 0.0)
                 lexical = w.sentence_lexical_weight * word_share(
-                    asked, _with_referent(text, p.sentences, j))
+                    asked, sentence_words(index, _with_referent(text, p.sentences, j)))
                 score = (c + w.rank_weight * n.score / top + fact + lexical
                          - penalty - reference)
                 out.append(SentenceNode(node=n.node, score=score, cos=c, j=j))

@@ -1,0 +1,119 @@
+"""Questions for one fact, over the real index: the kind of fact a question asks for is
+read from its first cue, and the sentence that states the fact is quoted whatever the
+question's wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.query import asks_for_fact, fact_kind
+from assistant.search.abbreviations import defined_abbreviations
+from assistant.search.sentences import (
+    carries,
+    is_dateline,
+    name_words,
+    sentence_words,
+    words_of,
+)
+from assistant.types import FactKind
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    # the first cue decides: a person is asked for, "when" only dates the office
+    ("Who was the Health Secretary when the final mandate was published?", FactKind.PERSON),
+    ("When does the consultation close?", FactKind.DATE),
+    ("What's the last date to send in a response?", FactKind.DATE),
+    ("Which law set up the Board?", FactKind.LAW),
+    ("How many extra health visitors will there be?", FactKind.NUMBER),
+    ("What's the Board's budget?", FactKind.NUMBER),
+    ("What is the gap in life expectancy between rich and poor?", FactKind.NUMBER),
+    ("How often is the mandate renewed?", FactKind.DURATION),
+    # asked inside a request, or after an adverb
+    ("Can you tell me when the consultation closes?", FactKind.DATE),
+    ("Roughly how many people have a long-term condition?", FactKind.NUMBER),
+    ("In what year will the groups be set up?", FactKind.DATE),
+    ("What is the number of people with dementia?", FactKind.NUMBER),
+    ("What is the name of the Health Secretary?", FactKind.PERSON),
+])
+def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
+    assert asks_for_fact(question)
+    assert fact_kind(question) is kind
+
+
+@pytest.mark.parametrize("question", [
+    "What is the mandate?", "What are the objectives?",
+    "What does the mandate say about the cost of care?", "Can you tell me about carers?",
+])
+def test_questions_about_a_topic_are_not_questions_for_one_fact(question):
+    assert not asks_for_fact(question)
+
+
+def test_an_unquotable_best_sentence_does_not_turn_the_answer_into_a_refusal(assistant):
+    # the sentence closest to the question refers back to a list it cannot be quoted
+    # without ("In addition to these legal rights, ..."); the sentences after it answer
+    answer = assistant.ask("Are the NHS pledges enforceable by law?")
+    assert not answer.refused
+    assert "not legally binding" in answer.answer
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    ("duration", "The right applies after 18 weeks on the waiting list.", True),
+    ("duration", "Every year, the government sets out a list of objectives.", True),
+    ("duration", "Complaints are acknowledged within three working days.", True),
+    ("duration", "The Board will publish its plan.", False),
+    ("number", "The Board has 4,000 staff.", True),
+    ("number", "The Board will publish its plan.", False),
+    ("date", "The consultation runs until 26th September 2012.", True),
+])
+def test_a_sentence_carries_the_kind_of_fact_asked_for(kind, text, expected):
+    assert carries(kind, text) is expected
+
+
+def test_names_are_the_corpus_words_written_only_capitalised_and_rarely(index):
+    names = name_words(index)
+    # the people quoted in the news articles are names; the words every document uses
+    # with a capital ("Board", "Constitution") and month names are not
+    assert {"jeremi", "hunt", "nicholson"} <= names
+    assert not names & {"board", "constitut", "nhs", "septemb", "govern"}
+    assert carries("person", "The Secretary of State for Health, Jeremy Hunt, said so.", names)
+    assert not carries("person", "The Board will work with the Department.", names)
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # the sentence that states the fact shares few words with the question
+    ("How long can patients wait before they may choose another provider?", "18 weeks"),
+    ("Who was Health Secretary at the time the final mandate came out?", "Jeremy Hunt"),
+])
+def test_the_sentence_holding_the_fact_is_quoted(assistant, question, fact):
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert fact in answer.answer
+    assert any(fact in c.quote for c in answer.citations)
+
+
+def test_abbreviations_are_read_from_the_documents_own_definitions(index):
+    text = ("Locally, the Board will work with clinical commissioning groups (CCGs). "
+            "The Slope Index of Inequality (SII) summarises them. The NHS Commissioning "
+            "Board\u2019s (NHS CB) budget. The plan (see below) is new. NICE (the National "
+            "Institute for Health and Care Excellence) is independent.")
+    assert defined_abbreviations(text) == [
+        ("CCGs", "clinical commissioning groups"), ("SII", "Slope Index of Inequality"),
+        ("NHS CB", "NHS Commissioning Board")]
+    # a sentence writing one form holds the other's words, whichever it writes
+    short = sentence_words(index, "He said the NHS CB\u2019s role is to deploy its staff")
+    assert {"board", "commiss"} <= short
+    long = sentence_words(index, "The Board will support clinical commissioning groups.")
+    assert "ccg" in long or "ccgs" in long
+    assert sentence_words(index, "The Board will publish a plan.") == words_of(
+        "The Board will publish a plan.")
+
+
+@pytest.mark.parametrize(("kind", "line", "expected"), [
+    ("date", "13 November 2012", True),
+    ("date", "for England 27 July 2015", False),  # opens mid-sentence: never quoted first
+    ("number", "13 November 2012", False),  # a dateline dates; it does not count
+    ("date", "The consultation period runs until 26th September 2012.", False),  # too long
+])
+def test_a_dateline_dates_the_sentence_below_it_for_a_question_asking_when(kind, line,
+                                                                           expected):
+    assert is_dateline(kind, line) is expected
