@@ -64,16 +64,19 @@ class EvidenceFinder:
         """The evidence for one question: k passages and everything scored on them."""
         evidence = self.provisions(query)
         echo = self.echoed_question(query)
+        # a question for one fact draws on twice the passages (the sentence that states a
+        # fact often shares few words with the question) and on the closest sentences of
+        # the whole corpus; a consultation question asked back, on its chapter's only
+        fact = echo is None and (query.intent.asks_for_fact or query.intent.asks_yes_no)
         if echo is not None:
-            hits = self.about_question(echo, query, k)
+            hits = pool = self.about_question(echo, query, k)
         else:
-            hits = self.retriever.search(query, k, evidence.objectives)
-        pool = hits
-        # a consultation question asked back is answered by its chapter's passages only
-        if echo is None and (query.intent.asks_for_fact or query.intent.asks_yes_no):
-            pool = hits + self.retriever.sentence_hits(query.vector, self.fact_sentences,
+            pool = self.retriever.search(query, 2 * k if fact else k, evidence.objectives)
+            hits = pool[:k]
+        if fact:
+            pool = pool + self.retriever.sentence_hits(query.vector, self.fact_sentences,
                                                        query.doc_ids,
-                                                       {h.passage.id for h in hits})
+                                                       {h.passage.id for h in pool})
         evidence.hits = hits
         evidence.sentences = score_sentences(self.index, self.retriever.nodes, pool, query,
                                              self.settings)
