@@ -453,9 +453,11 @@ def findings(r: dict) -> list[str]:
     L += ["", "## Left to do", "",
           "- Passages held in columns (memory-mapped text and offsets) rather than a million "
           "`Passage` objects: the largest part of the 1M-passage process left.",
-          "- Reading a PDF's pages (assistant/ingest/layout.py: `_page_lines`, `_is_bold`) is the "
-          "largest cost of a one-file ingest after embedding, and cannot be overlapped with "
-          "it when there is one file: faster reading, or reading pages in a second process.",
+          "- Reading a PDF's pages (assistant/ingest/pagelines.py, every character's box and "
+          "face through pdfium) is the largest cost of a one-file ingest after embedding; a "
+          "long PDF's pages are already read by a process per core, but a document's "
+          "structure needs all its pages, so its embedding cannot start before they are "
+          "read.",
           "- Consider `faiss.omp_set_num_threads(1)` for one-question searches on a shared "
           "2-core machine (exact search at 10k: ~3 ms on one thread against ~20 ms on two "
           "when the other core was busy).",

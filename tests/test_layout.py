@@ -178,3 +178,33 @@ def test_provision_titles_leave_out_what_closes_a_list_item(constitution):
     assert not any(re.search(r"\((?:pledge|right)\)|;\s*(?:and)?$", t) for t in titles)
     assert any(t.startswith("To share with you any correspondence") and t.endswith("care.")
                for t in titles)  # "(pledge)." keeps its full stop
+
+
+def test_a_long_pdfs_pages_read_by_child_processes_give_the_same_layout(monkeypatch):
+    """Pages read by a child process (`python -m assistant.ingest.pagelines`) come back
+    exactly as this process reads them; with no processes allowed, they are read here."""
+    import subprocess
+
+    from assistant.ingest import pagelines
+    from assistant.ingest.layout import read_layout
+
+    data = CONSTITUTION.read_bytes()
+    monkeypatch.setattr(pagelines, "PARALLEL_PAGES", 1_000_000)
+    alone = read_layout(CONSTITUTION.name, data)
+    monkeypatch.setattr(pagelines, "PARALLEL_PAGES", 4)  # its 16 pages count as long
+    monkeypatch.setattr(pagelines.os, "cpu_count", lambda: 2)
+    spawned, real = [], subprocess.Popen
+
+    def spy(args, **kwargs):
+        spawned.append(args)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(pagelines.subprocess, "Popen", spy)
+    assert read_layout(CONSTITUTION.name, data) == alone
+    assert len(spawned) == 1 and spawned[0][1:4] == ["-m", "assistant.ingest.pagelines", "8"]
+
+    def refuse(args, **kwargs):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(pagelines.subprocess, "Popen", refuse)
+    assert read_layout(CONSTITUTION.name, data) == alone

@@ -21,14 +21,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 from statistics import median
 
 from assistant.errors import IngestError
-from assistant.ingest.fonts import Faces
+from assistant.ingest.pagelines import Line, PageError, read_pages
 
-_SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077"
-                             "\u2078\u2079")
 _EDGE_NUMBER = re.compile(r"^\s*(\d{1,4})\b|\b(\d{1,4})\s*$")
 _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
 _BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7*\-]\s"
@@ -38,18 +35,6 @@ _TERMINAL = re.compile(r"[.?!:;\u201d\"\u2019)][\u00b9\u00b2\u00b3\u2070-\u2079]
 _BAD_TITLE = re.compile(r"^(untitled|microsoft word|document\d*$)|\.(docx?|indd|pdf|qxd)\b",
                         re.I)
 EDGE = 0.09  # share of the page height at top and bottom where furniture lives
-
-
-@dataclass
-class Line:
-    text: str
-    x0: float
-    x1: float
-    top: float  # distance from the top of the page
-    bottom: float
-    size: float
-    bold: bool
-    page: int
 
 
 @dataclass
@@ -86,16 +71,10 @@ def open_pdf(name: str, data: bytes, max_pages: int):
 def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     """Return the layout of a PDF (raises IngestError for no text layer and the like)."""
     pdf = open_pdf(name, data, max_pages)
-    heights, raw_pages, labels = [], [], []
     try:
-        for i in range(len(pdf)):
-            page = pdf[i]
-            width, height = page.get_size()
-            heights.append(height)
-            raw_pages.append(_columns(_page_lines(page, i, height), width))
-            labels.append(pdf.get_page_label(i) or "")
-    except Exception as exc:  # pdfium reports damage on the page it cannot load
-        raise IngestError(f"{name}: not a readable PDF (page {len(heights) or 1} is "
+        heights, raw_pages, labels = map(list, zip(*read_pages(pdf, data), strict=True))
+    except PageError as exc:  # pdfium reports damage on the page it cannot load
+        raise IngestError(f"{name}: not a readable PDF (page {exc.page + 1} is "
                           "damaged).") from exc
     if sum(len(x.text) for p in raw_pages for x in p) < 20:
         raise IngestError(f"{name}: the PDF has no text layer (scanned?); run OCR on it first.")
@@ -116,105 +95,6 @@ def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     return PdfLayout(pages=[n[0] for n in notes], printed=printed,
                      footnotes=[n[1] for n in notes], title=title or _largest_type(raw_pages),
                      dropped=dropped, body_size=body, pitch=pitch)
-
-
-def _page_lines(page, index: int, height: float) -> list[Line]:
-    """The page's text lines in content order, with raised small digits as superscripts."""
-    import pypdfium2.raw as raw
-
-    tp = page.get_textpage()
-    faces = Faces(raw)
-    lines: list[Line] = []
-    chars: list[tuple[str, float, float, float, float, int]] = []  # ..., its index on the page
-
-    def flush() -> None:
-        if chars:
-            line = _make_line(chars, index, height, partial(faces.mostly_bold, tp))
-            if line is not None:
-                lines.append(line)
-            chars.clear()
-
-    for c in range(tp.count_chars()):
-        ch = chr(raw.FPDFText_GetUnicode(tp.raw, c))
-        if ch in "\r\n\x02":
-            if ch != "\x02":
-                flush()
-            continue
-        x0, y0, x1, y1 = tp.get_charbox(c, loose=True)
-        if chars and ch.strip() and (abs(y0 - chars[-1][2]) > 0.8 * (y1 - y0) and
-                                     not _raised(ch, y0, y1, chars)
-                                     or x0 < chars[-1][1] - 2 * (y1 - y0)):
-            flush()  # a jump in baseline or back to the left: a new line
-        chars.append((ch, x0, y0, x1, y1, c))
-    flush()
-    tp.close()
-    return lines
-
-
-def _raised(ch: str, y0: float, y1: float, chars: list) -> bool:
-    """Whether a digit sits raised in smaller type than the text before it (a note marker)."""
-    prev = chars[-1]
-    return ch.isdigit() and (y1 - y0) < 0.8 * (prev[4] - prev[2]) and y0 > prev[2]
-
-
-def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | None:
-    sizes = [c[4] - c[2] for c in chars if c[0].strip()]
-    if not sizes:
-        return None
-    size = median(sizes)
-    base = median(c[2] for c in chars if c[0].strip())
-    out = []
-    for i, (ch, _x0, y0, _x1, y1, _b) in enumerate(chars):
-        if ch == "\t" or ch == "\u00a0":
-            ch = " "
-        small = ch.isdigit() and (y1 - y0) < 0.8 * size and y0 > base + 0.15 * size
-        if small and out and out[-1] == " " and len(out) > 1:
-            out.pop()  # a marker set apart from its word still belongs to it
-        if small and i and out and (out[-1][-1:].isalpha() or out[-1][-1:] in ".,;:)\u2019"
-                                    or out[-1][-1:] in "\u2070\u00b9\u00b2\u00b3\u2074\u2075"
-                                    "\u2076\u2077\u2078\u2079"):
-            ch = ch.translate(_SUPERSCRIPT)
-        out.append(ch)
-    text = re.sub(r" {2,}", " ", "".join(out)).strip()
-    if not text:
-        return None
-    visible = [c for c in chars if c[0].strip()]
-    bold = mostly_bold([c[5] for c in visible])
-    return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
-                top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
-                size=size, bold=bold, page=index)
-
-
-def _columns(lines: list[Line], width: float) -> list[Line]:
-    """Lines in reading order: bands split by full-width lines, each band column by column."""
-    if len(lines) < 10:
-        return sorted(lines, key=lambda x: (round(x.top), x.x0))
-    best, best_key = None, (len(lines), 0)
-    for g in range(int(0.3 * width), int(0.7 * width), 2):
-        left = sum(1 for x in lines if x.x1 < g)
-        right = sum(1 for x in lines if x.x0 > g)
-        crossing = sum(1 for x in lines if x.x0 < g < x.x1)
-        n = min(left, right)
-        if n >= 5 and crossing <= 0.25 * len(lines) and (crossing, -n) < best_key:
-            best, best_key = g, (crossing, -n)
-    if best is None:
-        return sorted(lines, key=lambda x: (x.top, x.x0))
-    out: list[Line] = []
-    band: list[Line] = []
-    for line in sorted(lines, key=lambda x: (x.top, x.x0)):
-        if line.x0 < best < line.x1:  # a full-width line closes the band above it
-            out += _band(band, best)
-            band = []
-            out.append(line)
-        else:
-            band.append(line)
-    return out + _band(band, best)
-
-
-def _band(lines: list[Line], gutter: float) -> list[Line]:
-    left = [x for x in lines if x.x1 <= gutter]
-    right = [x for x in lines if x.x0 >= gutter]
-    return sorted(left, key=lambda x: x.top) + sorted(right, key=lambda x: x.top)
 
 
 def _starts_block(text: str, previous: str) -> bool:

@@ -1,0 +1,241 @@
+"""A PDF page's text lines, each with its position, type size and face, in reading order:
+the part of reading a PDF that looks at every character (assistant/ingest/layout.py takes
+its decisions from these lines). Pages are independent, so a long PDF's pages are read by
+one process per core (pdfium itself is not safe to share between threads)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from functools import partial
+from statistics import median
+
+from assistant.ingest.fonts import Faces
+
+_SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077"
+                             "\u2078\u2079")
+# a PDF of at least this many pages is read by several processes: below it, starting one
+# (about 0.3 s) costs more than it saves
+PARALLEL_PAGES = 40
+
+
+class PageError(Exception):
+    """pdfium could not read one page (0-based `page`)."""
+
+    def __init__(self, page: int) -> None:
+        super().__init__(page)
+        self.page = page
+
+
+@dataclass
+class Line:
+    text: str
+    x0: float
+    x1: float
+    top: float  # distance from the top of the page
+    bottom: float
+    size: float
+    bold: bool
+    page: int
+
+
+
+
+def page_lines(page, index: int, height: float) -> list[Line]:
+    """The page's text lines in content order, with raised small digits as superscripts."""
+    import pypdfium2.raw as raw
+
+    tp = page.get_textpage()
+    faces = Faces(raw)
+    lines: list[Line] = []
+    chars: list[tuple[str, float, float, float, float, int]] = []  # ..., its index on the page
+
+    def flush() -> None:
+        if chars:
+            line = _make_line(chars, index, height, partial(faces.mostly_bold, tp))
+            if line is not None:
+                lines.append(line)
+            chars.clear()
+
+    for c in range(tp.count_chars()):
+        ch = chr(raw.FPDFText_GetUnicode(tp.raw, c))
+        if ch in "\r\n\x02":
+            if ch != "\x02":
+                flush()
+            continue
+        x0, y0, x1, y1 = tp.get_charbox(c, loose=True)
+        if chars and ch.strip() and (abs(y0 - chars[-1][2]) > 0.8 * (y1 - y0) and
+                                     not _raised(ch, y0, y1, chars)
+                                     or x0 < chars[-1][1] - 2 * (y1 - y0)):
+            flush()  # a jump in baseline or back to the left: a new line
+        chars.append((ch, x0, y0, x1, y1, c))
+    flush()
+    tp.close()
+    return lines
+
+
+def _raised(ch: str, y0: float, y1: float, chars: list) -> bool:
+    """Whether a digit sits raised in smaller type than the text before it (a note marker)."""
+    prev = chars[-1]
+    return ch.isdigit() and (y1 - y0) < 0.8 * (prev[4] - prev[2]) and y0 > prev[2]
+
+
+def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | None:
+    sizes = [c[4] - c[2] for c in chars if c[0].strip()]
+    if not sizes:
+        return None
+    size = median(sizes)
+    base = median(c[2] for c in chars if c[0].strip())
+    out = []
+    for i, (ch, _x0, y0, _x1, y1, _b) in enumerate(chars):
+        if ch == "\t" or ch == "\u00a0":
+            ch = " "
+        small = ch.isdigit() and (y1 - y0) < 0.8 * size and y0 > base + 0.15 * size
+        if small and out and out[-1] == " " and len(out) > 1:
+            out.pop()  # a marker set apart from its word still belongs to it
+        if small and i and out and (out[-1][-1:].isalpha() or out[-1][-1:] in ".,;:)\u2019"
+                                    or out[-1][-1:] in "\u2070\u00b9\u00b2\u00b3\u2074\u2075"
+                                    "\u2076\u2077\u2078\u2079"):
+            ch = ch.translate(_SUPERSCRIPT)
+        out.append(ch)
+    text = re.sub(r" {2,}", " ", "".join(out)).strip()
+    if not text:
+        return None
+    visible = [c for c in chars if c[0].strip()]
+    bold = mostly_bold([c[5] for c in visible])
+    return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
+                top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
+                size=size, bold=bold, page=index)
+
+
+def columns(lines: list[Line], width: float) -> list[Line]:
+    """Lines in reading order: bands split by full-width lines, each band column by column."""
+    if len(lines) < 10:
+        return sorted(lines, key=lambda x: (round(x.top), x.x0))
+    best, best_key = None, (len(lines), 0)
+    for g in range(int(0.3 * width), int(0.7 * width), 2):
+        left = sum(1 for x in lines if x.x1 < g)
+        right = sum(1 for x in lines if x.x0 > g)
+        crossing = sum(1 for x in lines if x.x0 < g < x.x1)
+        n = min(left, right)
+        if n >= 5 and crossing <= 0.25 * len(lines) and (crossing, -n) < best_key:
+            best, best_key = g, (crossing, -n)
+    if best is None:
+        return sorted(lines, key=lambda x: (x.top, x.x0))
+    out: list[Line] = []
+    band: list[Line] = []
+    for line in sorted(lines, key=lambda x: (x.top, x.x0)):
+        if line.x0 < best < line.x1:  # a full-width line closes the band above it
+            out += _band(band, best)
+            band = []
+            out.append(line)
+        else:
+            band.append(line)
+    return out + _band(band, best)
+
+
+def _band(lines: list[Line], gutter: float) -> list[Line]:
+    left = [x for x in lines if x.x1 <= gutter]
+    right = [x for x in lines if x.x0 >= gutter]
+    return sorted(left, key=lambda x: x.top) + sorted(right, key=lambda x: x.top)
+
+
+def read_pages(pdf, data: bytes) -> list[tuple[float, list[Line], str]]:
+    """(height, lines in reading order, page label) of every page of an opened pypdfium2
+    document whose bytes are `data`; raises PageError for a page pdfium cannot read.
+
+    A long PDF's later pages are read by child processes (`python -m` this module, one per
+    spare core) while this process reads the first ones; a child that fails for any reason
+    but a damaged page leaves its pages to be read here."""
+    n, workers = len(pdf), min(os.cpu_count() or 1, 4)
+    if n < PARALLEL_PAGES or workers < 2:
+        return _pages_of(pdf, 0, n)
+    cuts = [n * k // workers for k in range(workers + 1)]
+    children = [_Child(data, a, b) for a, b in zip(cuts[1:-1], cuts[2:], strict=True)]
+    try:
+        out = _pages_of(pdf, 0, cuts[1])
+        for child in children:
+            out += child.pages() or _pages_of(pdf, child.start, child.stop)
+    finally:
+        for child in children:
+            child.stop_now()
+    return out
+
+
+class _Child:
+    """A child process reading pages [start, stop) of the PDF `data`, fed and heard by a
+    thread of its own so that this process can read its own pages meanwhile."""
+
+    def __init__(self, data: bytes, start: int, stop: int) -> None:
+        self.start, self.stop = start, stop
+        self._out: bytes | None = None
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(start), str(stop)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except OSError:  # no processes here (a sandbox): the pages are read in this one
+            self._proc = None
+            return
+        self._talk = threading.Thread(target=self._communicate, args=(data,), daemon=True)
+        self._talk.start()
+
+    def _communicate(self, data: bytes) -> None:
+        try:
+            self._out, _ = self._proc.communicate(data)
+        except (OSError, ValueError):
+            self._out = None
+
+    def pages(self) -> list | None:
+        """The child's pages; None if it failed (raises PageError for a damaged page)."""
+        if self._proc is None:
+            return None
+        self._talk.join()
+        if self._proc.returncode != 0 or not self._out:
+            return None
+        result = pickle.loads(self._out)  # written by this module's own child, below
+        if isinstance(result, PageError):
+            raise result
+        return result
+
+    def stop_now(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _pages_of(pdf, start: int, stop: int) -> list[tuple[float, list[Line], str]]:
+    out = []
+    for i in range(start, stop):
+        try:
+            page = pdf[i]
+            width, height = page.get_size()
+            out.append((height, columns(page_lines(page, i, height), width),
+                        pdf.get_page_label(i) or ""))
+        except Exception as exc:
+            raise PageError(i) from exc
+    return out
+
+
+def _child_main(start: int, stop: int) -> None:
+    """Read pages [start, stop) of the PDF on stdin; write them, or the PageError, pickled."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(sys.stdin.buffer.read())
+    try:
+        result: object = _pages_of(pdf, start, stop)
+    except PageError as exc:
+        result = PageError(exc.page)
+    finally:
+        pdf.close()
+    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":  # run as `python -m`: its lines must pickle under the module's name
+    from assistant.ingest import pagelines
+
+    pagelines._child_main(int(sys.argv[1]), int(sys.argv[2]))
