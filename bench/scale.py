@@ -169,6 +169,7 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
     from assistant.pipeline import Assistant
     from assistant.search.embed import embedder_for
     from assistant.search.index import IndexData, load_index
+    from assistant.search.persist import mapped_vectors
     from assistant.search.stores import load_bm25
     from bench.common import bench_settings
 
@@ -183,8 +184,8 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
 
         store = FaissVectorStore.from_persist_path(str(work / "faiss.index"))
         faiss_mib = rss_mib() - start_rss
-        vectors = np.load(work / "passage_vectors.npy", mmap_mode="r")
-        sentence_vectors = np.load(work / "sentence_vectors.npy", mmap_mode="r")
+        vectors = mapped_vectors(work / "passage_vectors.npy")
+        sentence_vectors = mapped_vectors(work / "sentence_vectors.npy")
         before = rss_mib()
         bm25 = load_bm25(work / "bm25")
         bm25_mib = rss_mib() - before

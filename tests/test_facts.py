@@ -117,3 +117,22 @@ def test_abbreviations_are_read_from_the_documents_own_definitions(index):
 def test_a_dateline_dates_the_sentence_below_it_for_a_question_asking_when(kind, line,
                                                                            expected):
     assert is_dateline(kind, line) is expected
+
+
+def test_a_large_corpus_scans_only_the_sentences_of_the_closest_passages(assistant):
+    """Every sentence is scanned for a fact up to `exact_search_max` sentences; beyond it,
+    the sentences of the passages the store finds closest (filtered there by document),
+    and the fact sentence is found either way."""
+    from assistant.search.retrieve import Retriever
+
+    index = assistant.index
+    vector = assistant.query("When does the consultation close?").vector
+    every = assistant.retriever.sentence_hits(vector, 8)
+    large = Retriever(index, assistant.embedder, assistant.settings.with_(exact_search_max=10))
+    rows, _ = large._close_sentences(vector, 8, None)
+    assert 0 < len(rows) < int(index.sentence_offsets[-1])
+    found = large.sentence_hits(vector, 8)
+    assert found[0].passage.id == every[0].passage.id
+    assert "26th September 2012" in found[0].passage.text
+    one_doc = large.sentence_hits(vector, 8, ["nhs-constitution-2015"])
+    assert one_doc and {h.passage.doc_id for h in one_doc} == {"nhs-constitution-2015"}

@@ -34,6 +34,8 @@ class Retriever:
         # candidates taken from each ranking before fusion (a document filter is applied
         # inside the store, so it never starves the result)
         self.candidates = settings.candidates
+        # a question for one fact scans every sentence of a corpus up to this size
+        self.exact_search_max = settings.exact_search_max
         self.structure_weight = settings.structure_weight
         self.objective_margin = settings.objective_margin
         self.mapper = mapper  # an ObjectiveMapper: enables the objective-group ranking
@@ -80,17 +82,13 @@ class Retriever:
 
     def sentence_hits(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
                       exclude: set[str] | None = None) -> list[Hit]:
-        """The passages of the n sentences of the whole corpus closest to `vector` (not
-        already in `exclude`), as hits ranked after the fused ones: a question for one
-        fact is matched against every sentence, so the sentence that states it is found
-        even when it shares no words with the question ("close" and "runs until")."""
+        """The passages of the n sentences closest to `vector` (not already in `exclude`),
+        as hits ranked after the fused ones: a question for one fact is matched against the
+        sentences themselves, so the sentence that states it is found even when it shares
+        no words with the question ("close" and "runs until")."""
         ix = self.index
-        cos = ix.sentence_vectors @ vector
-        mask = self.doc_mask(doc_ids)
         off = ix.sentence_offsets
-        if mask is not None:
-            rows_of = np.searchsorted(off, np.arange(len(cos)), side="right") - 1
-            cos = np.where(mask[rows_of], cos, -1.0)
+        rows, cos = self._close_sentences(vector, n, doc_ids)
         n = min(n, len(cos))
         if n <= 0:
             return []
@@ -101,14 +99,37 @@ class Retriever:
         for s in top.tolist():
             if cos[s] < 0:
                 break
-            row = int(np.searchsorted(off, s, side="right") - 1)
-            p = ix.passages[row]
+            p = ix.passages[int(np.searchsorted(off, rows[s], side="right") - 1)]
             if p.id in seen:
                 continue
             seen.add(p.id)
             out.append(Hit(passage=p, score=0.0, dense=float(cos[s]), bm25=0.0,
                            rank=len(seen)))
         return out
+
+    def _close_sentences(self, vector: np.ndarray, n: int, doc_ids: list[str] | None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence rows, their cosines with `vector`; -1 outside `doc_ids`): every
+        sentence of a corpus up to `exact_search_max` sentences, else the sentences of the
+        passages the store finds closest (a scan of a million sentences would take half
+        a second and page in every sentence vector)."""
+        ix = self.index
+        off = ix.sentence_offsets
+        total = int(off[-1])
+        if total <= self.exact_search_max:
+            rows = np.arange(total)
+            cos = np.asarray(ix.sentence_vectors, dtype=np.float32) @ vector
+            mask = self.doc_mask(doc_ids)
+            if mask is not None:
+                passage_of = np.searchsorted(off, rows, side="right") - 1
+                cos = np.where(mask[passage_of], cos, -1.0)
+            return rows, cos
+        found = self.store.search(vector=vector, k=max(self.candidates, 4 * n),
+                                  filters=doc_filter(doc_ids))
+        passages = [ix.by_id[pid] for pid, _ in found]
+        rows = (np.concatenate([np.arange(off[r], off[r + 1]) for r in passages])
+                if passages else np.zeros(0, dtype=np.int64))
+        return rows, np.asarray(ix.sentence_vectors[rows], dtype=np.float32) @ vector
 
     def _draws_on_structure(self, query: Query, top_row: int) -> bool:
         """A question about what the documents expect: not one asking for a single fact,
