@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 
-from assistant.conversations.store import RATINGS, now
+from assistant.conversations.store import RATINGS, now, turns_where
 from assistant.errors import AssistantError, StoreUnavailableError
 from assistant.search.pgstore import engine, migrate
 
@@ -118,24 +118,8 @@ class PgConversationStore:
 
     def turns(self, since: str | None = None, until: str | None = None,
               rating: str | None = None, doc_id: str | None = None) -> list[dict]:
-        clauses, params = [], {}
-        if since:
-            clauses.append("created_at >= :since")
-            params["since"] = since
-        if until:
-            clauses.append("created_at < :until")
-            params["until"] = until
-        if rating in RATINGS:
-            clauses.append("rating = :rating")
-            params["rating"] = rating
-        elif rating == "rated":
-            clauses.append("rating IS NOT NULL")
-        elif rating == "unrated":
-            clauses.append("rating IS NULL")
-        if doc_id:
-            clauses.append("cited_docs @> ARRAY[CAST(:doc AS text)]")
-            params["doc"] = doc_id
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        doc = ("cited_docs @> ARRAY[CAST(:doc AS text)]", doc_id) if doc_id else None
+        where, params = turns_where(since, until, rating, doc)
         return self._select(where, params, "created_at DESC, seq DESC")
 
 

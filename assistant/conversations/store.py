@@ -55,6 +55,31 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def turns_where(since: str | None, until: str | None, rating: str | None,
+                doc: tuple[str, str] | None) -> tuple[str, dict]:
+    """The WHERE clause (named parameters) that picks turns by time, by rating ("up",
+    "down", "rated", "unrated") and, when `doc` gives the store's own clause on :doc and
+    its value, by a document they cite. Both stores filter with it."""
+    clauses, params = [], {}
+    if since:
+        clauses.append("created_at >= :since")
+        params["since"] = since
+    if until:
+        clauses.append("created_at < :until")
+        params["until"] = until
+    if rating in RATINGS:
+        clauses.append("rating = :rating")
+        params["rating"] = rating
+    elif rating == "rated":
+        clauses.append("rating IS NOT NULL")
+    elif rating == "unrated":
+        clauses.append("rating IS NULL")
+    if doc:
+        clauses.append(doc[0])
+        params["doc"] = doc[1]
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -189,7 +214,7 @@ class SQLiteStore:
                            (text.strip()[:2000], turn_id)):
             raise AssistantError("That answer is no longer in the store; ask again to comment.")
 
-    def _select(self, where: str, params: tuple, order: str) -> list[dict]:
+    def _select(self, where: str, params: tuple | dict, order: str) -> list[dict]:
         try:
             with self._conn() as db:
                 rows = db.execute(f"SELECT * FROM turns {where} ORDER BY {order}",
@@ -223,25 +248,9 @@ class SQLiteStore:
 
     def turns(self, since: str | None = None, until: str | None = None,
               rating: str | None = None, doc_id: str | None = None) -> list[dict]:
-        clauses, params = [], []
-        if since:
-            clauses.append("created_at >= ?")
-            params.append(since)
-        if until:
-            clauses.append("created_at < ?")
-            params.append(until)
-        if rating in RATINGS:
-            clauses.append("rating = ?")
-            params.append(rating)
-        elif rating == "rated":
-            clauses.append("rating IS NOT NULL")
-        elif rating == "unrated":
-            clauses.append("rating IS NULL")
-        if doc_id:
-            clauses.append("instr(cited_docs, ?) > 0")
-            params.append(f"|{doc_id}|")
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self._select(where, tuple(params), "created_at DESC, rowid DESC")
+        doc = ("instr(cited_docs, :doc) > 0", f"|{doc_id}|") if doc_id else None
+        where, params = turns_where(since, until, rating, doc)
+        return self._select(where, params, "created_at DESC, rowid DESC")
 
 
 def _decode(row: sqlite3.Row) -> dict:
