@@ -27,6 +27,7 @@ from typing import Protocol
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.files import file_lock
 from assistant.types import Answer
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,11 @@ class SQLiteStore:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._conn() as db:
+            # one opener at a time, threads and processes alike: switching a new file to WAL
+            # while another connection makes its tables fails at once with "database is
+            # locked" (no busy wait), and a writer that started then lost its turns
+            with file_lock(self.path.with_name(self.path.name + ".lock")), \
+                    self._conn() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
