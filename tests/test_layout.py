@@ -208,3 +208,34 @@ def test_a_long_pdfs_pages_read_by_child_processes_give_the_same_layout(monkeypa
 
     monkeypatch.setattr(pagelines.subprocess, "Popen", refuse)
     assert read_layout(CONSTITUTION.name, data) == alone
+
+
+def test_printed_page_from_a_page_n_of_m_footer_after_an_unnumbered_cover(tmp_path):
+    """Trust policies print "Page 2 of 3" in the footer and leave the cover unnumbered: a
+    citation gives the printed number, not the PDF page (nor the total at the line's end)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "policy.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica-Bold", 24)
+    c.drawString(72, 600, "Safe Staffing Policy")
+    c.showPage()
+    sections = [("1. Scope", "1.1 This policy applies to every ward of the hospital."),
+                ("2. Duties", "2.1 Ward managers must review the staffing rota every week."),
+                ("3. Escalation", "3.1 A shortfall of two nurses or more is escalated at once.")]
+    for n, (heading, body) in enumerate(sections, start=1):
+        c.setFont("Helvetica", 8)
+        c.drawString(72, 30, "Uncontrolled when printed")
+        c.drawRightString(520, 30, f"Page {n} of {len(sections)}")
+        c.setFont("Helvetica-Bold", 14)
+        c.drawString(72, 760, heading)
+        c.setFont("Helvetica", 11)
+        c.drawString(72, 730, body)
+        c.showPage()
+    c.save()
+    doc = load_document(SourceFile(path))
+    passages = chunk(doc, analyse(doc))
+    assert "Page" not in doc.text and "Uncontrolled" not in doc.text
+    for words, printed in (("every ward", 1), ("every week", 2), ("escalated at once", 3)):
+        assert next(p.page for p in passages if words in p.text) == printed

@@ -26,7 +26,11 @@ from statistics import median
 from assistant.errors import IngestError
 from assistant.ingest.pagelines import Line, PageError, read_pages
 
-_EDGE_NUMBER = re.compile(r"^\s*(\d{1,4})\b|\b(\d{1,4})\s*$")
+# the number an edge line prints for its page, tried in turn: "Page 4 of 6", "- 4 -",
+# "4 of 6" / "4/6", and a number opening or closing the line ("4 | Title", "Title 4")
+_PAGE_NUMBERS = (re.compile(r"\bpage\s+(\d{1,4})\b", re.I), re.compile(r"^\W*(\d{1,4})\W*$"),
+                 re.compile(r"\b(\d{1,4})\s*(?:of|/)\s*\d{1,4}\s*$", re.I),
+                 re.compile(r"^\s*(\d{1,4})\b|\b(\d{1,4})\s*$"))
 _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
 _BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7*\-]\s"
                           r"|Objective \d+\s*:|\d+\.\d+\s|\d{1,2}[a-z]?\.\s+\S"
@@ -108,6 +112,15 @@ def _key(text: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\W+", " ", text.lower())).strip()
 
 
+def _edge_number(text: str) -> int | None:
+    """The page number an edge line prints, if it prints one."""
+    for pattern in _PAGE_NUMBERS:
+        m = pattern.search(text)
+        if m:
+            return int(next(g for g in m.groups() if g))
+    return None
+
+
 def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[str],
                     dropped: Counter) -> tuple[list[list[Line]], list[int]]:
     """Remove running headers, footers and page numbers; return the pages and printed numbers.
@@ -124,9 +137,9 @@ def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[
     for i in range(len(pages)):
         counts.update({_key(x.text) for x in edges(i)})
         for x in edges(i):
-            m = _EDGE_NUMBER.search(x.text)
-            if m:
-                offsets[int(m.group(1) or m.group(2)) - i] += 1
+            number = _edge_number(x.text)
+            if number is not None:
+                offsets[number - i] += 1
     repeated = {k for k, n in counts.items() if k and n >= max(2, 0.3 * len(pages))}
     offset = offsets.most_common(1)[0] if offsets else (1, 0)
     shift = offset[0] if offset[1] >= max(2, 0.3 * len(pages)) or len(pages) == 1 else 1
@@ -135,8 +148,8 @@ def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[
         edge = {id(x) for x in edges(i)}
         kept = []
         for x in lines:
-            m = _EDGE_NUMBER.search(x.text) if id(x) in edge else None
-            numbered = bool(m) and int(m.group(1) or m.group(2)) - i == shift
+            number = _edge_number(x.text) if id(x) in edge else None
+            numbered = number is not None and number - i == shift
             if id(x) in edge and (numbered or _key(x.text) in repeated) and len(pages) > 1:
                 dropped["running headers and footers" if re.search("[A-Za-z]", x.text)
                         else "page numbers"] += 1
