@@ -36,9 +36,15 @@ def stemmer():
     return Stemmer.Stemmer("english")
 
 
-# A sentence opening with one of these words leans on the sentence before it.
+# A sentence opening with one of these words leans on the sentence before it; except "this"
+# or "these" naming the document itself or a part of it ("This policy applies to all staff",
+# "This chapter sets out ..."), which any reader can follow without the sentence before.
+_DOCUMENT_NOUNS = ("policy|policies|document|procedure|guidance|strategy|plan|mandate|"
+                   "constitution|handbook|framework|report|guidelines?|protocol|chapter|"
+                   "section|appendix|annex|leaflet|consultation|paper")
 BACK_REFERENCE = re.compile(
-    r"^\W*(?:this|these|those|that|it|its|they|their|them|such|both|he|she|his|her)\b"
+    rf"^\W*(?:this|these)\b(?!\s+(?:{_DOCUMENT_NOUNS})\b)"
+    r"|^\W*(?:those|that|it|its|they|their|them|such|both|he|she|his|her)\b"
     r"|^\W*(?:however|also|in addition|furthermore|moreover|therefore|thus)\b",
     re.I,
 )

@@ -71,6 +71,10 @@ def test_sentences_that_lean_back_are_recognised():
     assert leans_back("\u2013 upholding the obligations;")
     assert leans_back("it can demonstrate this.")
     assert not leans_back("Thistles are not in the mandate.")
+    # "this" naming the document or a part of it refers to nothing before it
+    assert not leans_back("This policy applies to all employees, including agency staff.")
+    assert not leans_back("This chapter sets out the Board's objectives.")
+    assert leans_back("This domain covers the outcomes of care.")
 
 
 # ---------------------------------------------------------------- answers
