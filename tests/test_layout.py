@@ -239,3 +239,27 @@ def test_printed_page_from_a_page_n_of_m_footer_after_an_unnumbered_cover(tmp_pa
     assert "Page" not in doc.text and "Uncontrolled" not in doc.text
     for words, printed in (("every ward", 1), ("every week", 2), ("escalated at once", 3)):
         assert next(p.page for p in passages if words in p.text) == printed
+
+
+def test_a_running_header_that_names_each_chapter_is_furniture(tmp_path):
+    """A header of a fixed part and the chapter's name repeats whole only within a chapter;
+    its fixed part repeats on every page, and it is dropped everywhere."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "handbook.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    chapters = ["Access to services", "Waiting times", "Complaints", "Your records"]
+    for n in range(12):
+        c.setFont("Helvetica", 7.5)
+        c.drawString(51, 818, "Handbook to the Riverside Patient Charter")
+        c.drawRightString(544, 818, chapters[n // 3])
+        c.setFont("Helvetica", 10)
+        c.drawString(57, 700, f"Paragraph {n + 1} explains how the charter applies to clinics.")
+        c.drawString(57, 30, str(n + 1))
+        c.showPage()
+    c.save()
+    doc = load_document(SourceFile(path))
+    assert "Riverside Patient Charter" not in doc.text
+    assert "Waiting times" not in doc.text
+    assert doc.text.count("explains how the charter applies") == 12

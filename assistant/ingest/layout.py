@@ -121,6 +121,33 @@ def _edge_number(text: str) -> int | None:
     return None
 
 
+def _outermost(lines: list[Line], height: float) -> list[Line]:
+    """The top line and the bottom line of a page when each sits in its edge band, set apart
+    from the body by more than its own height: where a running header or footer lives."""
+    out = []
+    if not lines:
+        return out
+    first, last = min(lines, key=lambda x: x.top), max(lines, key=lambda x: x.bottom)
+    below = min((x.top for x in lines if x is not first and x.top >= first.bottom), default=height)
+    above = max((x.bottom for x in lines if x is not last and x.bottom <= last.top), default=0.0)
+    if first.bottom < EDGE * height and below - first.bottom > first.bottom - first.top:
+        out.append(first)
+    if last.top > (1 - EDGE) * height and last.top - above > last.bottom - last.top:
+        out.append(last)
+    return out
+
+
+def _affixes(line: Line, height: float) -> list[tuple[str, str]]:
+    """The first and the last four words (digits aside) of an outermost line, with its band: a
+    running header that also names the chapter ("Handbook to the Charter  Waiting times")
+    repeats its fixed part on every page though the whole line repeats only within a chapter."""
+    words = _key(line.text).split()
+    if len(words) < 4:
+        return []
+    band = "top" if line.top < height / 2 else "bottom"
+    return [(band, "^" + " ".join(words[:4])), (band, " ".join(words[-4:]) + "$")]
+
+
 def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[str],
                     dropped: Counter) -> tuple[list[list[Line]], list[int]]:
     """Remove running headers, footers and page numbers; return the pages and printed numbers.
@@ -141,6 +168,10 @@ def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[
             if number is not None:
                 offsets[number - i] += 1
     repeated = {k for k, n in counts.items() if k and n >= max(2, 0.3 * len(pages))}
+    outer = [_outermost(pages[i], heights[i]) for i in range(len(pages))]
+    affixes = Counter(a for i, lines in enumerate(outer) for x in lines
+                      for a in set(_affixes(x, heights[i])))
+    running = {a for a, n in affixes.items() if n >= max(2, 0.3 * len(pages))}
     offset = offsets.most_common(1)[0] if offsets else (1, 0)
     shift = offset[0] if offset[1] >= max(2, 0.3 * len(pages)) or len(pages) == 1 else 1
     out = []
@@ -150,7 +181,8 @@ def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[
         for x in lines:
             number = _edge_number(x.text) if id(x) in edge else None
             numbered = number is not None and number - i == shift
-            if id(x) in edge and (numbered or _key(x.text) in repeated) and len(pages) > 1:
+            runs = x in outer[i] and bool(set(_affixes(x, heights[i])) & running)
+            if id(x) in edge and (numbered or runs or _key(x.text) in repeated) and len(pages) > 1:
                 dropped["running headers and footers" if re.search("[A-Za-z]", x.text)
                         else "page numbers"] += 1
                 continue
