@@ -271,6 +271,9 @@ def format_answer(answer) -> str:
             lines.append(f"  [{c.marker}] {c.title}" + (f" ({where})" if where else ""))
             if answer.refused:
                 lines.append(f"      \u201c{c.quote}\u201d")
+            if c.as_printed:
+                lines.append("      as printed in the document: "
+                             + ", ".join(f"\u201c{w}\u201d" for w in c.as_printed))
     if answer.read_with_history:
         lines.insert(0, f"(read with the previous question as: {answer.read_with_history})")
     for heading, falls in (("Falls under:", True), ("Related objectives:", False)):

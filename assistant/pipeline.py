@@ -21,6 +21,7 @@ import time
 from assistant.answer.compose import Composer, objective_match
 from assistant.answer.glossary import default_glossary
 from assistant.answer.judge import Judge
+from assistant.answer.printed import as_printed
 from assistant.answer.query import QueryReader
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -118,6 +119,8 @@ class Assistant:
         verdict = self.judge.judge(query, evidence)
         t3 = time.perf_counter()
         answer = self.composer.answer(query, evidence, verdict)
+        for c in answer.citations:
+            c.as_printed = as_printed(c.quote)
         t4 = time.perf_counter()
         answer.timings_ms = {
             "query": round((t1 - t0) * 1000, 2),

@@ -358,6 +358,8 @@ class Citation(BaseModel):
     passage_id: str = ""
     start: int = 0
     end: int = 0
+    # what the quote prints that reads like a slip: "england", "X%" (assistant.answer.printed)
+    as_printed: list[str] = Field(default_factory=list)
 
 
 class ObjectiveMatch(BaseModel):

@@ -369,3 +369,19 @@ def test_a_line_ending_in_a_year_does_not_open_a_list():
     assert not opens_list("13 November 2012")
     assert opens_list("The NHS also commits:")
     assert opens_list("the four tests that there is")
+
+
+def test_a_quote_names_what_it_prints_that_reads_like_a_slip(assistant):
+    """The draft mandate prints "england" in lower case and leaves "X%" for figures; the
+    quote stays verbatim and its citation names both, so a reader sees they are the
+    document's."""
+    from assistant.answer.printed import as_printed
+
+    answer = assistant.ask("What is the ambition for patient safety in the draft mandate?")
+    flagged = [c for c in answer.citations if "X%" in c.quote]
+    assert flagged, [c.quote for c in answer.citations]
+    assert flagged[0].as_printed[:2] == ["england", "X%"]
+    assert all(c.as_printed == as_printed(c.quote) for c in answer.citations)
+    # names written as English writes them, and an X that is no figure, are not flagged
+    assert as_printed("Hospitals in England open in May; an X-ray of Box X.") == []
+    assert as_printed("saving X life years from april") == ["X", "april"]

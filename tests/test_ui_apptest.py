@@ -405,3 +405,11 @@ def test_provision_search_is_ranked_and_matches_whole_words(env):
     assert "choose your GP practice" in first, first  # the best match first
     at.text_input(key="objective-query").set_value("pled").run()  # not a whole word
     assert not [e for e in at.expander if e.label.startswith("**Pledges**")]
+
+
+def test_a_source_notes_what_its_quote_prints_as_the_document_printed_it(env):
+    at = ask(start(), "What is the ambition for patient safety in the draft mandate?")
+    body = answers(at)[0]
+    note = re.search(r'<p class="as-printed">(.*?)</p>', body)
+    assert note and "\u201cengland\u201d" in note.group(1) and "\u201cX%\u201d" in note.group(1)
+    assert not at.error

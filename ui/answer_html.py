@@ -81,7 +81,15 @@ def _source(c: Citation, index, show_scores: bool, msg_id: str, private: set[str
     return (f'<section class="source" id="{anchor(msg_id, c.marker)}">'
             f'<h4>[{c.marker}] {esc(c.title)}{label}</h4>'
             + (f'<p class="where">{esc(where)}</p>' if where else "")
-            + f'<div class="quote">{body}</div></section>')
+            + f'<div class="quote">{body}</div>' + _as_printed(c) + '</section>')
+
+
+def _as_printed(c: Citation) -> str:
+    """A note under a quote naming what it prints that reads like a slip ("england", "X%")."""
+    if not c.as_printed:
+        return ""
+    words = ", ".join(f"\u201c{esc(w)}\u201d" for w in c.as_printed)
+    return f'<p class="as-printed">{words}: as printed in the document.</p>'
 
 
 def _objective(m: ObjectiveMatch, index, show_scores: bool) -> str:

@@ -18,7 +18,8 @@ ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 CSS = """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
-.answer .where, [data-testid="stWidgetLabel"] p, [data-testid="stMetricLabel"] p,
+.answer .where, .answer .as-printed, [data-testid="stWidgetLabel"] p,
+[data-testid="stMetricLabel"] p,
 [data-testid="stChatInputTextArea"]::placeholder,
 [data-testid="stTextInputRootElement"] input::placeholder { color: #4a4d57 !important; }
 [data-testid="stCaptionContainer"] { opacity: 1 !important; }
@@ -27,6 +28,7 @@ CSS = """
 .answer mark, .doc-text mark { background: #ffd43b; color: #000; padding: 0 .1em;
   border-bottom: 2px solid #6b5000; }
 .answer .where { font-size: .875rem; margin: 0 0 .4rem 0; }
+.answer .as-printed { font-size: .875rem; font-style: italic; margin: .3rem 0 0 0; }
 h2.question { font-size: 1rem; font-weight: 600; margin: 0; padding: .2rem 0; line-height: 1.5; }
 .answer h3 { font-size: 1.05rem; font-weight: 700; margin: 1rem 0 .4rem 0; padding: 0; }
 .answer h4 { font-size: .95rem; font-weight: 700; margin: 0 0 .2rem 0; padding: 0; }
