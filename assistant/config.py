@@ -55,9 +55,15 @@ class Settings(BaseSettings):
     model_name: str = "all-MiniLM-L6-v2"
     # how many passages an answer draws on / how many are shown
     k: int = 5
-    # Refusal: the best sentence-level cosine similarity between the question and the
-    # retrieved evidence must reach this. Chosen on eval/calibration.jsonl (see README).
-    refusal_threshold: float = 0.43
+    # Refusal: the question's evidence (its best sentence-level cosine similarity with the
+    # retrieved passages, less the penalties below) must reach this. The threshold and the
+    # penalties are fitted together by `assistant eval --calibrate` (a logistic regression
+    # on eval/calibration.jsonl and eval/dev-refusal.jsonl, `assistant.evaluate.refusal`).
+    refusal_threshold: float = 0.41
+    # ...less this when the question asks how to do something or where to go
+    refusal_how_to_penalty: float = 0.098
+    # ...less this when it asks about the present ("today", "at the moment")
+    refusal_now_penalty: float = 0.18
     max_question_chars: int = 1000
     # An objective is shown as one the question "falls under" at or above this mapping
     # score, otherwise as "related". Chosen on the dev questions (eval/questions.jsonl and

@@ -61,7 +61,9 @@ class Assistant:
         self.retriever = Retriever(self.index, embedder, self.settings, self.mapper)
         self.finder = EvidenceFinder(self.index, self.settings, self.mapper, self.retriever,
                                      ProvisionRanker(self.index))
-        self.judge = Judge(self.index, self.settings.refusal_threshold)
+        self.judge = Judge(self.index, self.settings.refusal_threshold,
+                           self.settings.refusal_how_to_penalty,
+                           self.settings.refusal_now_penalty)
         self.composer = Composer(self.index, self.settings)
 
     # -- public -------------------------------------------------------------------

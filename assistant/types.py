@@ -315,12 +315,12 @@ class Intent:
     lists_consultation_questions: bool = False  # "what is the consultation asking?"
     chapter: int | None = None  # "the objectives of chapter 3"
     lists_kind: ProvisionKind | None = None  # "what are the NHS values?"
+    cues: tuple[str, ...] = ()  # "how_to", "now": wordings the documents seldom answer
 
 
 @dataclass(frozen=True)
 class Specifics:
     """What a question names that the documents must hold to answer it (`answer.judge`)."""
-
     years: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as written, the years it names
     numbers: tuple[str, ...] = ()
     names: tuple[tuple[str, tuple[str, ...]], ...] = ()  # a proper name and its words

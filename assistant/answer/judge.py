@@ -1,13 +1,20 @@
 """Whether the documents can answer a question at all: `Judge.judge(query, evidence)`.
 
 Two tests, either of which refuses:
-1. Weak evidence: the best sentence of the retrieved passages is less similar to the
-   question than `Settings.refusal_threshold` (chosen on eval/calibration.jsonl, see
-   `assistant eval --calibrate`).
+1. Weak evidence: the question's evidence is below `Settings.refusal_threshold`. The
+   evidence is the best cosine of the question (or one of its sentences) and a sentence of
+   the retrieved passages, less a penalty when the question asks how to do something or
+   where to go ("How do I register with an NHS dentist?") and one when it asks about the
+   present ("How many nurses does the NHS employ today?"): questions of both kinds meet
+   the documents' general sentences closely ("Please register with a GP practice") while
+   policy written at a date seldom answers them. The penalties and the threshold are a
+   logistic regression's, fitted on eval/calibration.jsonl and eval/dev-refusal.jsonl
+   (`assistant eval --calibrate`, `assistant.evaluate.refusal`), in cosine units.
 2. Unknown specifics: the question names something precise that the documents never
    mention: a year absent from the retrieved passages and from every document's title and
    date ("the 2023/24 mandate"), a number absent from the corpus ("NHS 111"), or a proper
-   name with a word the corpus does not contain ("Leeds General Infirmary").
+   name with a word the corpus does not contain ("Leeds General Infirmary") unless the
+   documents write the name's initials as a word of capitals ("European Union": "EU").
 
 A question that names an objective by number is never refused: the objective answers it.
 
@@ -34,6 +41,7 @@ from assistant.text import years_in
 from assistant.types import Hit, Query, Specifics
 
 _WORD = re.compile(r"[a-z0-9]+")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class Verdict:
     refused: bool
     best: float  # the best sentence similarity among the retrieved passages
     missing: tuple[str, ...]  # the specifics the documents lack
+    evidence: float = 0.0  # `best` less the penalties for the kind of question
 
 
 def vocabulary(texts) -> set[str]:
@@ -53,8 +62,26 @@ def vocabulary(texts) -> set[str]:
     return vocab
 
 
+def acronyms(texts) -> set[str]:
+    """The words of two or more capitals the texts write ("EU", "NHS", "CCG")."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(_ACRONYM.findall(text))
+    return found
+
+
+def known_name(words, vocab: set[str], capitals: set[str]) -> bool:
+    """True when the documents hold every word of a proper name (its punctuation aside),
+    or write its initials as a word of capitals ("European Union": "EU")."""
+    words = ["".join(_WORD.findall(w.lower())) for w in words]
+    words = [w for w in words if w]
+    if all(w in vocab for w in words):
+        return True
+    return len(words) >= 2 and "".join(w[0] for w in words).upper() in capitals
+
+
 def unknown_specifics(specifics: Specifics, hits: list[Hit], vocab: set[str],
-                      known_years: set[str]) -> list[str]:
+                      known_years: set[str], capitals: set[str] = frozenset()) -> list[str]:
     """Return the specifics the question names that the documents do not contain."""
     missing = []
     evidence = " ".join(h.passage.text for h in hits)
@@ -66,7 +93,7 @@ def unknown_specifics(specifics: Specifics, hits: list[Hit], vocab: set[str],
         if number.replace(",", "") not in vocab:
             missing.append(number)
     for name, words in specifics.names:
-        if any(w not in vocab for w in words):
+        if not known_name(words, vocab, capitals):
             missing.append(name)
     return missing
 
@@ -74,11 +101,15 @@ def unknown_specifics(specifics: Specifics, hits: list[Hit], vocab: set[str],
 class Judge:
     """Answer or refuse, over one loaded index."""
 
-    def __init__(self, index, threshold: float) -> None:
+    def __init__(self, index, threshold: float, how_to_penalty: float = 0.0,
+                 now_penalty: float = 0.0) -> None:
         docs = index.documents.values()
         self.index = index
         self.threshold = threshold
+        self.how_to_penalty = how_to_penalty
+        self.now_penalty = now_penalty
         self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
+        self._capitals = acronyms([d.text for d in docs] + [d.title for d in docs])
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
                                                   for d in docs)))
 
@@ -88,7 +119,13 @@ class Judge:
         best = max((s.cos for s in scored), default=0.0)
         if query.part_vectors is not None and len(scored):
             best = max(best, self.best_part(query.part_vectors, scored))
-        return best, unknown_specifics(query.specifics, hits, self._vocab, self._known_years)
+        return best, unknown_specifics(query.specifics, hits, self._vocab, self._known_years,
+                                       self._capitals)
+
+    def evidence(self, query: Query, best: float) -> float:
+        """The best similarity less the penalties for the kind of question it is."""
+        cues = query.intent.cues
+        return best - self.how_to_penalty * ("how_to" in cues) - self.now_penalty * ("now" in cues)
 
     def best_part(self, part_vectors: np.ndarray, scored) -> float:
         """The best cosine of one of the question's parts and one of the scored sentences."""
@@ -102,5 +139,6 @@ class Judge:
         in_hits = {h.passage.id for h in evidence.hits}
         best, missing = self.weigh(query, evidence.hits,
                                    [s for s in evidence.sentences if s.hit.passage.id in in_hits])
-        refused = not evidence.named and (best < self.threshold or bool(missing))
-        return Verdict(refused=refused, best=best, missing=tuple(missing))
+        score = self.evidence(query, best)
+        refused = not evidence.named and (score < self.threshold or bool(missing))
+        return Verdict(refused=refused, best=best, missing=tuple(missing), evidence=score)

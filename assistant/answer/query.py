@@ -101,6 +101,15 @@ _PLURAL = {"principles": ProvisionKind.PRINCIPLE, "values": ProvisionKind.VALUE,
            "rights": ProvisionKind.RIGHT, "pledges": ProvisionKind.PLEDGE,
            "responsibilities": ProvisionKind.RESPONSIBILITY,
            "duties": ProvisionKind.RESPONSIBILITY}
+# a question asking how to do something or where to go ("How do I register with ...?",
+# "Where can I get ...?", "What time does ... open?"), after an optional polite opening
+_HOW_TO = re.compile(
+    r"^\W*(?:(?:please|so|and|ok|okay)\W+)?(?:(?:can|could) you (?:please )?tell me\s+)?"
+    r"(?:how (?:(?:do|can|could|should|would|might) )?(?:i|we|you|one|someone)\b|how to\b"
+    r"|where (?:do|can|could|should|would|is|are)\b|where(?:'s|\u2019s)|what time\b)", re.I)
+# a question about the present state of things
+_NOW = re.compile(r"\b(?:today|tonight|right now|at the moment|at present|currently|nowadays"
+                  r"|these days|this (?:week|month|year|winter|summer|autumn|spring))\b", re.I)
 # specifics: a number of three or more digits, a proper name of two or more words
 _SPECIFIC_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+|\d{3,})(?![\d,])")
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z\u2019']+(?:\s+[A-Z][a-z\u2019']+)+)")
@@ -158,7 +167,14 @@ def intent_of(question: str) -> Intent:
         about_objectives=objectives, objective_number=named_number(question),
         about_consultation=consultation, lists_consultation_questions=lists_questions,
         chapter=int(chapter.group(1)) if chapter and objectives else None,
-        lists_kind=_PLURAL[listing.group(1).lower()] if listing else None)
+        lists_kind=_PLURAL[listing.group(1).lower()] if listing else None,
+        cues=cues_of(question))
+
+
+def cues_of(question: str) -> tuple[str, ...]:
+    """The wordings of a question that policy documents seldom answer: "how_to" (how to do
+    something, where to go) and "now" (the present state of things)."""
+    return tuple(name for name, rx in (("how_to", _HOW_TO), ("now", _NOW)) if rx.search(question))
 
 
 def specifics_of(question: str) -> Specifics:

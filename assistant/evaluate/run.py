@@ -9,10 +9,8 @@ can be compared question by question (`assistant.evaluate.metrics.paired_differe
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import time
-from pathlib import Path
 
 from assistant.evaluate import metrics as M
 from assistant.evaluate.checks import duplicate_sources, opens_cleanly
@@ -247,29 +245,12 @@ def breakdown(rows: list[dict], field: str) -> dict[str, dict]:
     return {key: summarise(group) for key, group in sorted(groups.items())}
 
 
-def calibrate(assistant, path: Path = CALIBRATION, max_false_refusals: float = 0.05) -> dict:
-    """Choose the refusal threshold on the calibration questions (never a test set).
+def calibrate(assistant, max_false_refusals: float = 0.05) -> dict:
+    """Fit the refusal decision on the calibration and dev-refusal questions (never a
+    test set): see `assistant.evaluate.refusal`."""
+    from assistant.evaluate.refusal import calibrate as fit_refusal
 
-    For each question, the evidence is the best sentence similarity the answer step sees;
-    off-topic questions that name an unknown specific are refused whatever the threshold.
-    The threshold is the largest value that refuses at most `max_false_refusals` of the
-    on-topic questions: the most off-topic questions refused at that cost.
-    """
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    on, off = [], []
-    for row in rows:
-        evidence = assistant.evidence(row["question"])
-        (on if row["on_topic"] else off).append(evidence)
-    on_best = sorted(b for b, _ in on)
-    allowed = int(max_false_refusals * len(on_best))
-    threshold = on_best[allowed] if allowed < len(on_best) else on_best[-1]
-    caught = sum(1 for b, missing in off if missing or b < threshold)
-    return {"threshold": round(float(threshold), 3), "on_topic": len(on), "off_topic": len(off),
-            "false_refusals": sum(b < threshold for b in on_best),
-            "off_topic_refused": caught,
-            "on_topic_evidence": [round(b, 3) for b in on_best],
-            "off_topic_evidence": sorted(round(b, 3) for b, m in off if not m),
-            "off_topic_by_specifics": sum(1 for _, m in off if m)}
+    return fit_refusal(assistant, max_false_refusals=max_false_refusals)
 
 
 def evaluate(assistant, sets: list[EvalSet], baselines: bool = True) -> dict:
