@@ -358,8 +358,7 @@ class Citation(BaseModel):
     passage_id: str = ""
     start: int = 0
     end: int = 0
-    # what the quote prints that reads like a slip: "england", "X%" (assistant.answer.printed)
-    as_printed: list[str] = Field(default_factory=list)
+    as_printed: list[str] = Field(default_factory=list)  # slips as printed (answer.printed)
 
 
 class ObjectiveMatch(BaseModel):
@@ -368,8 +367,7 @@ class ObjectiveMatch(BaseModel):
     number: str
     title: str
     score: float
-    # whether the question falls under it (score at or above the calibrated confidence);
-    # otherwise it is only related
+    # the question falls under it at or above the calibrated confidence, else it is related
     falls_under: bool = False
 
 
