@@ -263,3 +263,34 @@ def test_a_running_header_that_names_each_chapter_is_furniture(tmp_path):
     assert "Riverside Patient Charter" not in doc.text
     assert "Waiting times" not in doc.text
     assert doc.text.count("explains how the charter applies") == 12
+
+
+def test_a_table_of_contents_is_not_read_as_headings_or_text(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "contents.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    sections = [("1. Scope", "1.1 This procedure covers every community clinic."),
+                ("2. Duties", "2.1 Clinic leads check the fridge temperature daily."),
+                ("3. Audit", "3.1 Pharmacy audits the vaccine fridges every quarter.")]
+    c.setFont("Helvetica-Bold", 16)
+    c.drawString(72, 760, "Contents")
+    c.setFont("Helvetica", 11)
+    for n, (heading, _) in enumerate(sections):
+        c.drawString(72, 730 - 20 * n, f"{heading} {'.' * (60 - 2 * len(heading))} {n + 2}")
+    c.showPage()
+    for heading, body in sections:
+        c.setFont("Helvetica-Bold", 14)
+        c.drawString(72, 700, heading)
+        c.setFont("Helvetica", 11)
+        c.drawString(72, 670, body)
+        c.showPage()
+    c.save()
+    doc = load_document(SourceFile(path))
+    passages = chunk(doc, analyse(doc))
+    assert "...." not in doc.text and "Contents" not in doc.text
+    assert doc.dropped["contents lines"] == 4
+    for heading, body in sections:
+        assert doc.text.count(heading) == 1
+        assert str(next(p for p in passages if body[4:] in p.text).section) == heading

@@ -38,6 +38,9 @@ _BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf\u25e6\u25a0\u202
 _TERMINAL = re.compile(r"[.?!:;\u201d\"\u2019)][\u00b9\u00b2\u00b3\u2070-\u2079]*\s*$")
 _BAD_TITLE = re.compile(r"^(untitled|microsoft word|document\d*$)|\.(docx?|indd|pdf|qxd)\b",
                         re.I)
+# an entry of a table of contents: dot leaders (or an ellipsis) up to a page number
+_CONTENTS_ENTRY = re.compile(r"(?:\.\s?){4,}\s*\d{1,4}\s*$|\u2026+\s*\d{1,4}\s*$")
+_CONTENTS_HEADING = re.compile(r"^\s*(?:table of )?contents\s*$", re.I)
 EDGE = 0.09  # share of the page height at top and bottom where furniture lives
 
 
@@ -86,6 +89,7 @@ def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     pdf.close()
     dropped: Counter = Counter()
     pages, printed = _drop_furniture(raw_pages, heights, labels, dropped)
+    pages = [_drop_contents(p, dropped) for p in pages]
     sizes = Counter()
     for p in pages:
         for x in p:
@@ -119,6 +123,19 @@ def _edge_number(text: str) -> int | None:
         if m:
             return int(next(g for g in m.groups() if g))
     return None
+
+
+def _drop_contents(lines: list[Line], dropped: Counter) -> list[Line]:
+    """Remove a table of contents: entries with dot leaders to a page number ("3. Scope
+    ........ 4"), and the "Contents" heading of a page that holds three or more of them.
+    They would otherwise be read as headings and quoted in place of the sections they list."""
+    entries = {id(x) for x in lines if _CONTENTS_ENTRY.search(x.text)}
+    if not entries:
+        return lines
+    kept = [x for x in lines if id(x) not in entries
+            and not (len(entries) >= 3 and _CONTENTS_HEADING.match(x.text))]
+    dropped["contents lines"] += len(lines) - len(kept)
+    return kept
 
 
 def _outermost(lines: list[Line], height: float) -> list[Line]:
