@@ -294,3 +294,32 @@ def test_a_table_of_contents_is_not_read_as_headings_or_text(tmp_path):
     for heading, body in sections:
         assert doc.text.count(heading) == 1
         assert str(next(p for p in passages if body[4:] in p.text).section) == heading
+
+
+def test_paragraphs_numbered_three_deep_under_a_numbered_sub_heading(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "duties.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    lines = [("Helvetica-Bold", 14, "4. Duties and responsibilities"),
+             ("Helvetica", 11, "4.1 The Chief Executive is accountable for this procedure."),
+             ("Helvetica", 11, "4.2 Ward managers"),
+             ("Helvetica", 11, "4.2.1 Ward managers check the resuscitation trolley daily."),
+             ("Helvetica", 11, "4.2.2 Ward managers record each check in the log book."),
+             ("Helvetica", 11, "4.3 The resuscitation officer audits the logs each month.")]
+    for n, (font, size, text) in enumerate(lines):
+        c.setFont(font, size)
+        c.drawString(72, 740 - 30 * n, text)
+    c.save()
+    doc = load_document(SourceFile(path))
+    passages = chunk(doc, analyse(doc))
+
+    def at(words: str):
+        return next(p for p in passages if words in doc.text[p.body_start:p.end])
+
+    assert at("trolley daily").paragraph == "4.2.1"
+    assert at("in the log book").paragraph == "4.2.2"
+    assert str(at("trolley daily").section) == "4. Duties and responsibilities > 4.2 Ward managers"
+    assert at("audits the logs").paragraph == "4.3"
+    assert str(at("audits the logs").section) == "4. Duties and responsibilities"

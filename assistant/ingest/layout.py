@@ -33,7 +33,7 @@ _PAGE_NUMBERS = (re.compile(r"\bpage\s+(\d{1,4})\b", re.I), re.compile(r"^\W*(\d
                  re.compile(r"^\s*(\d{1,4})\b|\b(\d{1,4})\s*$"))
 _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
 _BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7*\-]\s"
-                          r"|Objective \d+\s*:|\d+\.\d+\s|\d{1,2}[a-z]?\.\s+\S"
+                          r"|Objective \d+\s*:|\d+(?:\.\d+)+\s|\d{1,2}[a-z]?\.\s+\S"
                           r"|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+\S)")
 _TERMINAL = re.compile(r"[.?!:;\u201d\"\u2019)][\u00b9\u00b2\u00b3\u2070-\u2079]*\s*$")
 _BAD_TITLE = re.compile(r"^(untitled|microsoft word|document\d*$)|\.(docx?|indd|pdf|qxd)\b",

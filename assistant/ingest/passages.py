@@ -27,7 +27,7 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\u201d\u2019\"')\u00b9\u00b2\u00b3\u2070-\u2079]*\s+(?=[A-Z0-9\u201c\u2018\"(\u2022\u2013])"
 )
 # labels that open a line: "3.21 ", "9. ", bullets; footnotes also open with a bare number
-_LABEL = re.compile(r"(?:\d{1,2}\.(?:\d{1,2})?|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)"
+_LABEL = re.compile(r"(?:\d{1,2}\.(?:\d{1,2}(?:\.\d{1,2}){0,2})?|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)"
                     r"|[\u2022\u2013\u00b7*\-\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7])"
                     r"[ ]+(?=\S)")
 _FOOTNOTE_LABEL = re.compile(r"\d{1,3}[ ]+(?=\S)")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from assistant.types import Block, BlockKind, Document, ProvisionKind, Role, SectionPath
 
 _OBJECTIVE = re.compile(r"^(?:[\u2022\u00b7*]\s*)?Objective (\d+)\s*:")
-_PARAGRAPH = re.compile(r"^(\d{1,2}\.\d{1,2})\s+\S")
+# a numbered paragraph, to three levels below the chapter: "3.21 ...", "4.2.1 ..."
+_PARAGRAPH = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s+\S")
 _NUMBERED = re.compile(r"^(\d{1,2})\.\s+(\S.*)$", re.S)
 # bullets as documents print them: "•", "–", "▪", "●", "◦", "■", "‣" and the Symbol font's
 # private-use bullet that word processors write into PDFs
@@ -177,7 +178,11 @@ class _Analyser:
         """CHAPTER or HEADING when the block starts a section, else None."""
         if block.kind is BlockKind.HEADING:
             return Role.CHAPTER if block.level == 1 or _LAYOUT_CHAPTER.match(text) else Role.HEADING
-        if _OBJECTIVE.match(text) or _PARAGRAPH.match(text) or _BULLET.match(text):
+        m_par = _PARAGRAPH.match(text)
+        if m_par and nxt is not None and nxt.text.startswith(m_par.group(1) + ".") \
+                and len(text) <= 80 and not _ENDS_SENTENCE.search(text.rstrip()):
+            return Role.HEADING  # "4.2 Line managers" over its 4.2.1, 4.2.2 ...
+        if _OBJECTIVE.match(text) or m_par or _BULLET.match(text):
             return None
         m_num = _NUMBERED.match(text)
         if m_num and self.in_questions and text.rstrip().endswith("?"):
@@ -199,7 +204,11 @@ class _Analyser:
         if m_obj:
             self.add(block, Role.OBJECTIVE, f"Objective {m_obj.group(1)}", m_obj.group(1))
         elif _PARAGRAPH.match(text):
-            self.add(block, Role.PARAGRAPH, _PARAGRAPH.match(text).group(1))
+            number = _PARAGRAPH.match(text).group(1)
+            under = _PARAGRAPH.match(self.heading)
+            if under and not number.startswith(under.group(1) + "."):
+                self.heading = ""  # "4.4" is past the sub-heading "4.2 Line managers"
+            self.add(block, Role.PARAGRAPH, number)
         elif m_num and self.in_questions and text.rstrip().endswith("?"):
             self.add(block, Role.QUESTION, f"Question {m_num.group(1)}", m_num.group(1))
         elif _BULLET.match(text):
