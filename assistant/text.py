@@ -48,3 +48,32 @@ BACK_REFERENCE = re.compile(
     r"|^\W*(?:however|also|in addition|furthermore|moreover|therefore|thus)\b",
     re.I,
 )
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+
+
+def vocabulary(texts) -> set[str]:
+    """Lower-case words and comma-free numbers of the given texts."""
+    vocab: set[str] = set()
+    for text in texts:
+        vocab.update(_WORD.findall(text.lower().replace(",", "")))
+    return vocab
+
+
+def acronyms(texts) -> set[str]:
+    """The words of two or more capitals the texts write ("EU", "NHS", "CCG")."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(_ACRONYM.findall(text))
+    return found
+
+
+def lexicon(docs) -> dict[str, list[str]]:
+    """What the documents (their text and titles) write, for telling whether a question's
+    specifics are in them: every word and number, and every word of capitals. Written
+    with an index build (a scan of every document's text takes seconds at a million
+    passages), else made when the index is loaded."""
+    texts = [d.text for d in docs] + [d.title for d in docs]
+    return {"words": sorted(vocabulary(texts)), "capitals": sorted(acronyms(texts))}

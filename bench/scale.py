@@ -124,6 +124,7 @@ def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work
     from assistant.search.embed import embedder_for
     from assistant.search.index import STORED_VECTORS, embed_text, load_index
     from assistant.search.stores import EXACT_SEARCH_MAX, make_bm25, make_faiss
+    from assistant.text import lexicon
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)
@@ -148,7 +149,10 @@ def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work
     del vectors, store
     gc.collect()
     with Timer() as texts_t:
-        syn_passages, _, syn_texts = synthetic_passages(real, n)
+        syn_passages, syn_docs, syn_texts = synthetic_passages(real, n)
+    with Timer() as lexicon_t:  # as an ingest writes it (assistant.text.lexicon)
+        (work / "lexicon.json").write_text(json.dumps(
+            lexicon([*real.documents.values(), *syn_docs.values()])))
     real_texts = [embed_text(p, real.documents[p.doc_id]) for p in real.passages]
     with Timer() as bm25_t:
         bm25 = make_bm25([p.id for p in real.passages] + [p.id for p in syn_passages],
@@ -157,7 +161,7 @@ def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work
     bm25_arrays = sum(getattr(v, "nbytes", 0) for v in scores.values()) / 2**20
     bm25.persist(str(work / "bm25"), show_progress=False)
     return {"n_synthetic": n, "n_passages": n_real + n, "generate_s": gen.s, "faiss": table,
-            "chosen_index": chosen, "passages_build_s": texts_t.s,
+            "chosen_index": chosen, "passages_build_s": texts_t.s, "lexicon_s": lexicon_t.s,
             "bm25": {"build_s": bm25_t.s, "bm25s_arrays_mib": bm25_arrays},
             "build_peak_rss_mib": peak_rss_mib()}
 
@@ -192,6 +196,7 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
         before = rss_mib()
         syn_passages, syn_docs, _ = synthetic_passages(real, n)
         passages_mib = rss_mib() - before
+        lex = json.loads((work / "lexicon.json").read_text())
     last = int(real.sentence_offsets[-1])
     offsets = np.concatenate([real.sentence_offsets,
                               last + np.arange(1, n + 1, dtype=np.int64)])
@@ -201,7 +206,7 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
                       sentence_vectors=sentence_vectors, sentence_offsets=offsets,
                       objectives=real.objectives, objective_vectors=real.objective_vectors,
                       heading_vectors=real.heading_vectors, questions=real.questions,
-                      vector_store=store, bm25=bm25, path=real.path)
+                      vector_store=store, bm25=bm25, path=real.path, lexicon=lex)
     with Timer() as init:
         assistant = Assistant(settings, index=index, embedder=embedder)
     gc.collect()

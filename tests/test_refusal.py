@@ -127,3 +127,16 @@ def test_the_shipped_settings_are_what_the_calibration_fits(assistant):
     assert result["refusal_now_penalty"] == pytest.approx(s.refusal_now_penalty, abs=0.02)
     assert result["cross_validated"]["answerable_refused"] <= 0.10
     assert result["cross_validated"]["off_topic_refused"] >= 0.80
+
+
+def test_the_build_stores_what_the_documents_write_and_the_judge_reads_it(index):
+    """The lexicon is written with the build (a scan of every document takes seconds at a
+    million passages) and equals what a scan of the loaded documents gives."""
+    from assistant.text import lexicon
+
+    assert (index.path / "lexicon.json").exists()
+    assert index.lexicon == lexicon(index.documents.values())
+    judge = Judge(index, 0.4)
+    assert "EU" in judge._capitals and "carers" in judge._vocab
+    index_without = type(index)(**{**index.__dict__, "lexicon": None})
+    assert Judge(index_without, 0.4)._vocab == judge._vocab

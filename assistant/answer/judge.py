@@ -37,11 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.text import years_in
+from assistant.text import acronyms, lexicon, vocabulary, years_in  # noqa: F401 (API)
 from assistant.types import Hit, Query, Specifics
 
 _WORD = re.compile(r"[a-z0-9]+")
-_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 
 
 @dataclass(frozen=True)
@@ -52,22 +51,6 @@ class Verdict:
     best: float  # the best sentence similarity among the retrieved passages
     missing: tuple[str, ...]  # the specifics the documents lack
     evidence: float = 0.0  # `best` less the penalties for the kind of question
-
-
-def vocabulary(texts) -> set[str]:
-    """Lower-case words and comma-free numbers of the given texts."""
-    vocab: set[str] = set()
-    for text in texts:
-        vocab.update(_WORD.findall(text.lower().replace(",", "")))
-    return vocab
-
-
-def acronyms(texts) -> set[str]:
-    """The words of two or more capitals the texts write ("EU", "NHS", "CCG")."""
-    found: set[str] = set()
-    for text in texts:
-        found.update(_ACRONYM.findall(text))
-    return found
 
 
 def known_name(words, vocab: set[str], capitals: set[str]) -> bool:
@@ -108,8 +91,8 @@ class Judge:
         self.threshold = threshold
         self.how_to_penalty = how_to_penalty
         self.now_penalty = now_penalty
-        self._vocab = vocabulary([d.text for d in docs] + [d.title for d in docs])
-        self._capitals = acronyms([d.text for d in docs] + [d.title for d in docs])
+        lex = getattr(index, "lexicon", None) or lexicon(docs)
+        self._vocab, self._capitals = set(lex["words"]), set(lex["capitals"])
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
                                                   for d in docs)))
 

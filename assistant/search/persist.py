@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import IndexMismatchError
+from assistant.text import lexicon
 from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class IndexData:
     provisions: list[Provision] = field(default_factory=list)  # every kind, document order
     # the Store searched (assistant.stores.Store); None: the FAISS + BM25 files above
     store: object | None = None
+    # the documents' words and words of capitals (assistant.text.lexicon); None: not stored
+    lexicon: dict | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {p.id: i for i, p in enumerate(self.passages)}
@@ -99,6 +102,7 @@ def write_records(folder: Path, docs: list[Document], passages: list[Passage],
     np.savez(folder / "vectors.npz", objectives=vectors.objectives,
              objective_headings=vectors.headings, sentence_offsets=vectors.sentence_offsets)
     (folder / "cache_keys.json").write_text(json.dumps(keys))
+    (folder / "lexicon.json").write_text(json.dumps(lexicon(docs)))
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -197,6 +201,8 @@ def read_build(build: Path, manifest: dict) -> IndexData:
         questions = [ConsultationQuestion(**r) for r in read_jsonl(build / "questions.jsonl")]
         provisions = ([Provision.from_dict(r) for r in read_jsonl(build / "provisions.jsonl")]
                       if (build / "provisions.jsonl").exists() else [])
+        lex = (json.loads((build / "lexicon.json").read_text(encoding="utf-8"))
+               if (build / "lexicon.json").exists() else None)  # older builds: made at load
         p_vecs, s_vecs = (mapped_vectors(build / f) for f in VECTOR_FILES)
         with np.load(build / "vectors.npz") as z:
             o_vecs, offsets = z["objectives"], z["sentence_offsets"]
@@ -215,4 +221,5 @@ def read_build(build: Path, manifest: dict) -> IndexData:
                      passage_vectors=p_vecs, sentence_vectors=s_vecs, sentence_offsets=offsets,
                      objectives=objectives, objective_vectors=o_vecs,
                      heading_vectors=h_vecs, questions=questions,
-                     vector_store=store, bm25=bm25, path=build, provisions=provisions)
+                     vector_store=store, bm25=bm25, path=build, provisions=provisions,
+                     lexicon=lex)
