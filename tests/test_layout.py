@@ -210,31 +210,34 @@ def test_a_long_pdfs_pages_read_by_child_processes_give_the_same_layout(monkeypa
     assert read_layout(CONSTITUTION.name, data) == alone
 
 
-def test_printed_page_from_a_page_n_of_m_footer_after_an_unnumbered_cover(tmp_path):
-    """Trust policies print "Page 2 of 3" in the footer and leave the cover unnumbered: a
-    citation gives the printed number, not the PDF page (nor the total at the line's end)."""
+def _made_pdf(path, pages: list[list[tuple]]):
+    """Draw each page's lines, (font, size, x, y, text), a negative x aligning the text's
+    right end at -x, and read the PDF back."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    path = tmp_path / "policy.pdf"
     c = canvas.Canvas(str(path), pagesize=A4)
-    c.setFont("Helvetica-Bold", 24)
-    c.drawString(72, 600, "Safe Staffing Policy")
-    c.showPage()
+    for lines in pages:
+        for font, size, x, y, text in lines:
+            c.setFont(font, size)
+            (c.drawRightString(-x, y, text) if x < 0 else c.drawString(x, y, text))
+        c.showPage()
+    c.save()
+    return load_document(SourceFile(path))
+
+
+def test_printed_page_from_a_page_n_of_m_footer_after_an_unnumbered_cover(tmp_path):
+    """Trust policies print "Page 2 of 3" in the footer and leave the cover unnumbered: a
+    citation gives the printed number, not the PDF page (nor the total at the line's end)."""
     sections = [("1. Scope", "1.1 This policy applies to every ward of the hospital."),
                 ("2. Duties", "2.1 Ward managers must review the staffing rota every week."),
                 ("3. Escalation", "3.1 A shortfall of two nurses or more is escalated at once.")]
-    for n, (heading, body) in enumerate(sections, start=1):
-        c.setFont("Helvetica", 8)
-        c.drawString(72, 30, "Uncontrolled when printed")
-        c.drawRightString(520, 30, f"Page {n} of {len(sections)}")
-        c.setFont("Helvetica-Bold", 14)
-        c.drawString(72, 760, heading)
-        c.setFont("Helvetica", 11)
-        c.drawString(72, 730, body)
-        c.showPage()
-    c.save()
-    doc = load_document(SourceFile(path))
+    cover = [("Helvetica-Bold", 24, 72, 600, "Safe Staffing Policy")]
+    doc = _made_pdf(tmp_path / "policy.pdf", [cover] + [
+        [("Helvetica", 8, 72, 30, "Uncontrolled when printed"),
+         ("Helvetica", 8, -520, 30, f"Page {n} of {len(sections)}"),
+         ("Helvetica-Bold", 14, 72, 760, heading), ("Helvetica", 11, 72, 730, body)]
+        for n, (heading, body) in enumerate(sections, start=1)])
     passages = chunk(doc, analyse(doc))
     assert "Page" not in doc.text and "Uncontrolled" not in doc.text
     for words, printed in (("every ward", 1), ("every week", 2), ("escalated at once", 3)):
@@ -244,50 +247,28 @@ def test_printed_page_from_a_page_n_of_m_footer_after_an_unnumbered_cover(tmp_pa
 def test_a_running_header_that_names_each_chapter_is_furniture(tmp_path):
     """A header of a fixed part and the chapter's name repeats whole only within a chapter;
     its fixed part repeats on every page, and it is dropped everywhere."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    path = tmp_path / "handbook.pdf"
-    c = canvas.Canvas(str(path), pagesize=A4)
     chapters = ["Access to services", "Waiting times", "Complaints", "Your records"]
-    for n in range(12):
-        c.setFont("Helvetica", 7.5)
-        c.drawString(51, 818, "Handbook to the Riverside Patient Charter")
-        c.drawRightString(544, 818, chapters[n // 3])
-        c.setFont("Helvetica", 10)
-        c.drawString(57, 700, f"Paragraph {n + 1} explains how the charter applies to clinics.")
-        c.drawString(57, 30, str(n + 1))
-        c.showPage()
-    c.save()
-    doc = load_document(SourceFile(path))
+    doc = _made_pdf(tmp_path / "handbook.pdf", [
+        [("Helvetica", 7.5, 51, 818, "Handbook to the Riverside Patient Charter"),
+         ("Helvetica", 7.5, -544, 818, chapters[n // 3]),
+         ("Helvetica", 10, 57, 700,
+          f"Paragraph {n + 1} explains how the charter applies to clinics."),
+         ("Helvetica", 10, 57, 30, str(n + 1))] for n in range(12)])
     assert "Riverside Patient Charter" not in doc.text
     assert "Waiting times" not in doc.text
     assert doc.text.count("explains how the charter applies") == 12
 
 
 def test_a_table_of_contents_is_not_read_as_headings_or_text(tmp_path):
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    path = tmp_path / "contents.pdf"
-    c = canvas.Canvas(str(path), pagesize=A4)
     sections = [("1. Scope", "1.1 This procedure covers every community clinic."),
                 ("2. Duties", "2.1 Clinic leads check the fridge temperature daily."),
                 ("3. Audit", "3.1 Pharmacy audits the vaccine fridges every quarter.")]
-    c.setFont("Helvetica-Bold", 16)
-    c.drawString(72, 760, "Contents")
-    c.setFont("Helvetica", 11)
-    for n, (heading, _) in enumerate(sections):
-        c.drawString(72, 730 - 20 * n, f"{heading} {'.' * (60 - 2 * len(heading))} {n + 2}")
-    c.showPage()
-    for heading, body in sections:
-        c.setFont("Helvetica-Bold", 14)
-        c.drawString(72, 700, heading)
-        c.setFont("Helvetica", 11)
-        c.drawString(72, 670, body)
-        c.showPage()
-    c.save()
-    doc = load_document(SourceFile(path))
+    contents = [("Helvetica-Bold", 16, 72, 760, "Contents")] + [
+        ("Helvetica", 11, 72, 730 - 20 * n, f"{h} {'.' * (60 - 2 * len(h))} {n + 2}")
+        for n, (h, _) in enumerate(sections)]
+    doc = _made_pdf(tmp_path / "contents.pdf", [contents] + [
+        [("Helvetica-Bold", 14, 72, 700, heading), ("Helvetica", 11, 72, 670, body)]
+        for heading, body in sections])
     passages = chunk(doc, analyse(doc))
     assert "...." not in doc.text and "Contents" not in doc.text
     assert doc.dropped["contents lines"] == 4
@@ -297,22 +278,14 @@ def test_a_table_of_contents_is_not_read_as_headings_or_text(tmp_path):
 
 
 def test_paragraphs_numbered_three_deep_under_a_numbered_sub_heading(tmp_path):
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    path = tmp_path / "duties.pdf"
-    c = canvas.Canvas(str(path), pagesize=A4)
     lines = [("Helvetica-Bold", 14, "4. Duties and responsibilities"),
              ("Helvetica", 11, "4.1 The Chief Executive is accountable for this procedure."),
              ("Helvetica", 11, "4.2 Ward managers"),
              ("Helvetica", 11, "4.2.1 Ward managers check the resuscitation trolley daily."),
              ("Helvetica", 11, "4.2.2 Ward managers record each check in the log book."),
              ("Helvetica", 11, "4.3 The resuscitation officer audits the logs each month.")]
-    for n, (font, size, text) in enumerate(lines):
-        c.setFont(font, size)
-        c.drawString(72, 740 - 30 * n, text)
-    c.save()
-    doc = load_document(SourceFile(path))
+    doc = _made_pdf(tmp_path / "duties.pdf", [
+        [(font, size, 72, 740 - 30 * n, text) for n, (font, size, text) in enumerate(lines)]])
     passages = chunk(doc, analyse(doc))
 
     def at(words: str):
