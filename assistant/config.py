@@ -125,6 +125,18 @@ class Settings(BaseSettings):
     hub_weight: float = 0.25
     hub_sample: int = 2000
 
+    # -- other provisions (assistant.search.provisions): rights, pledges, principles... ----
+    # at most this many provisions of one kind among the first k shown (the others follow),
+    # so a question about a pledge is not crowded out by a document's many rights
+    provision_kind_cap: int = 3
+    # added, for choosing which provisions are shown first, to those of the kind the
+    # question asks about ("am I entitled": a right; "does the NHS promise": a pledge)
+    provision_kind_bonus: float = 0.05
+    # weight of BM25 over a provision's heading and words (normalised by the best) next to
+    # its cosine: a tie-breaker (dev-constitution top-1 +0.06 and dev-constitution2 +0.02
+    # at 0.05, the same from 0.03 to 0.08)
+    provision_lexical_weight: float = 0.05
+
     # -- sentence scoring (assistant.search.sentences) ------------------------------------
     # weight of the passage's fused score (relative to the best hit's) in a sentence's score
     rank_weight: float = 0.1

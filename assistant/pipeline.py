@@ -59,7 +59,7 @@ class Assistant:
         self.mapper = ObjectiveMapper(self.index, self.settings)
         self.retriever = Retriever(self.index, embedder, self.settings, self.mapper)
         self.finder = EvidenceFinder(self.index, self.settings, self.mapper, self.retriever,
-                                     ProvisionRanker(self.index))
+                                     ProvisionRanker(self.index, self.settings))
         self.judge = Judge(self.index, self.settings.refusal_threshold)
         self.composer = Composer(self.index, self.settings)
 

@@ -315,6 +315,9 @@ class Intent:
     lists_consultation_questions: bool = False  # "what is the consultation asking?"
     chapter: int | None = None  # "the objectives of chapter 3"
     lists_kind: ProvisionKind | None = None  # "what are the NHS values?"
+    # the kinds of provision it asks about: "am I entitled to ..." a right, "does the NHS
+    # promise ..." a pledge, "must I ..." a responsibility
+    provision_kinds: tuple[ProvisionKind, ...] = ()
 
 
 @dataclass(frozen=True)

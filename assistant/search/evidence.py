@@ -92,7 +92,8 @@ class EvidenceFinder:
             query=query, hits=[], sentences=[], objectives=ranked,
             named=[o for o, _ in ranked if number is not None and o.number == number],
             similarity={o.id: self.mapper.similarity(o, query.vector) for o, _ in ranked},
-            provisions=ranker.rank(query.vector, len(ranker.provisions), query.doc_ids))
+            provisions=ranker.rank(query.vector, len(ranker.provisions), query.doc_ids,
+                                   query.intent.provision_kinds, query.expanded))
 
     def echoed_question(self, query: Query) -> ConsultationQuestion | None:
         """The consultation question that the question repeats word for word, if any."""
