@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     # lead of the best objective's score over the second that lets it speak for a question
     # whose best passage lies in another document
     objective_margin: float = 0.05
+    # the passages of this many provisions (rights, pledges...) the question falls under
+    # most form a ranking of their own in the fusion, at this weight (0: none)
+    provision_group: int = 3
+    provision_weight: float = 1.0
+    # ...those of them whose passage is within this of the closest passage's cosine
+    provision_gap: float = 0.03
+    # ...and the objective group is left out when the question is this much closer in
+    # meaning to a passage of such a document than to any other (unless it asks about
+    # objectives): a question about a right is not answered from a mandate's narrative
+    statement_margin: float = 0.08
     # sentences of the whole corpus a question for one fact is also matched against
     fact_sentences: int = 24
 

@@ -71,7 +71,8 @@ class EvidenceFinder:
         if echo is not None:
             hits = pool = self.about_question(echo, query, k)
         else:
-            pool = self.retriever.search(query, 2 * k if fact else k, evidence.objectives)
+            pool = self.retriever.search(query, 2 * k if fact else k, evidence.objectives,
+                                         evidence.provisions)
             hits = pool[:k]
         if fact:
             pool = pool + self.retriever.sentence_hits(query.vector, self.fact_sentences,
