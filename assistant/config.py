@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     # lead of the best objective's score over the second that lets it speak for a question
     # whose best passage lies in another document
     objective_margin: float = 0.05
+    # the passages of this many provisions (rights, pledges...) the question falls under
+    # most form a ranking of their own in the fusion, at this weight (0: none)
+    provision_group: int = 3
+    provision_weight: float = 1.0
+    # ...those of them whose passage is within this of the closest passage's cosine
+    provision_gap: float = 0.03
+    # ...and the objective group is left out when the question is this much closer in
+    # meaning to a passage of such a document than to any other (unless it asks about
+    # objectives): a question about a right is not answered from a mandate's narrative
+    statement_margin: float = 0.08
     # sentences of the whole corpus a question for one fact is also matched against
     fact_sentences: int = 24
 
@@ -130,6 +140,18 @@ class Settings(BaseSettings):
     # questions.jsonl +0.022, heldout +0.017, heldout2 +0.0; 0.5 and 1.0 gain no more)
     hub_weight: float = 0.25
     hub_sample: int = 2000
+
+    # -- other provisions (assistant.search.provisions): rights, pledges, principles... ----
+    # at most this many provisions of one kind among the first k shown (the others follow),
+    # so a question about a pledge is not crowded out by a document's many rights
+    provision_kind_cap: int = 3
+    # added, for choosing which provisions are shown first, to those of the kind the
+    # question asks about ("am I entitled": a right; "does the NHS promise": a pledge)
+    provision_kind_bonus: float = 0.05
+    # weight of BM25 over a provision's heading and words (normalised by the best) next to
+    # its cosine: a tie-breaker (dev-constitution top-1 +0.06 and dev-constitution2 +0.02
+    # at 0.05, the same from 0.03 to 0.08)
+    provision_lexical_weight: float = 0.05
 
     # -- sentence scoring (assistant.search.sentences) ------------------------------------
     # weight of the passage's fused score (relative to the best hit's) in a sentence's score

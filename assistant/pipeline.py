@@ -58,9 +58,10 @@ class Assistant:
         self.reader = QueryReader(embedder, self.glossary, self.settings,
                                   list(self.index.documents))
         self.mapper = ObjectiveMapper(self.index, self.settings)
-        self.retriever = Retriever(self.index, embedder, self.settings, self.mapper)
+        ranker = ProvisionRanker(self.index, self.settings)
+        self.retriever = Retriever(self.index, embedder, self.settings, self.mapper, ranker)
         self.finder = EvidenceFinder(self.index, self.settings, self.mapper, self.retriever,
-                                     ProvisionRanker(self.index))
+                                     ranker)
         self.judge = Judge(self.index, self.settings.refusal_threshold,
                            self.settings.refusal_how_to_penalty,
                            self.settings.refusal_now_penalty)

@@ -90,8 +90,7 @@ class Block:
     """A cleaned run of text (a paragraph, a heading, a bullet, a footnote) inside a document.
 
     `start`/`end` are offsets into `Document.text`; `pages` lists (offset, page) change points
-    so a block that runs over a page break knows both pages.
-    """
+    so a block that runs over a page break knows both pages."""
 
     text: str
     start: int
@@ -316,6 +315,7 @@ class Intent:
     chapter: int | None = None  # "the objectives of chapter 3"
     lists_kind: ProvisionKind | None = None  # "what are the NHS values?"
     cues: tuple[str, ...] = ()  # "how_to", "now": wordings the documents seldom answer
+    provision_kinds: tuple[ProvisionKind, ...] = ()  # asked about: "am I entitled" a right
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,27 @@ _HOW_TO = re.compile(
 # a question about the present state of things
 _NOW = re.compile(r"\b(?:today|tonight|right now|at the moment|at present|currently|nowadays"
                   r"|these days|this (?:week|month|year|winter|summer|autumn|spring))\b", re.I)
+# The kind of provision a question asks about, from how it asks: for an entitlement ("am I
+# entitled to", "do I have the right to", "can I"), for a commitment made to the asker ("does
+# the NHS promise", "will they"), for what the asker owes ("must I", "am I expected to",
+# "my duty"), or for a value or principle by name. A question may ask about several.
+_ASKS_KIND = [
+    (ProvisionKind.RIGHT, re.compile(
+        r"\brights?\b(?! (?:thing|place|time|person|one)\b)|\bentitle\w*|\ballowed\b"
+        r"|\b(?:can|may|could) (?:i|we|my|our|he|she|they|patients?|people|staff)\b"
+        r"|\bprotect(?:ed|ion)\b", re.I)),
+    (ProvisionKind.PLEDGE, re.compile(
+        r"\bpledges?\b|\bpromis\w*|\bcommit(?:s|ted|ments?)?\b|\bguarantee\w*"
+        r"|\b(?:will|would|does|do|should) (?:the nhs|they|anyone|someone|the hospital"
+        r"|the trust|my employer|my trust|my gp|the service)\b", re.I)),
+    (ProvisionKind.RESPONSIBILITY, re.compile(
+        r"\bresponsib\w*|\bdut(?:y|ies)\b|\bobligations?\b"
+        r"|\b(?:am|are) (?:i|we) (?:expected|obliged|required|supposed|meant|bound|responsible)"
+        r"|\b(?:must|should|shall) (?:i|we)\b|\b(?:do|would) (?:i|we) (?:have|need) to\b"
+        r"|\bis it (?:my|our) (?:job|duty|responsibility)\b", re.I)),
+    (ProvisionKind.VALUE, re.compile(r"\bvalues?\b", re.I)),
+    (ProvisionKind.PRINCIPLE, re.compile(r"\bprinciples?\b", re.I)),
+]
 # specifics: a number of three or more digits, a proper name of two or more words
 _SPECIFIC_NUMBER = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+|\d{3,})(?![\d,])")
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z\u2019']+(?:\s+[A-Z][a-z\u2019']+)+)")
@@ -152,6 +173,11 @@ def fact_kind(question: str) -> FactKind | None:
     return min(found)[1] if found else None
 
 
+def asked_kinds(question: str) -> tuple[ProvisionKind, ...]:
+    """The kinds of provision a question asks about (see `_ASKS_KIND`), in catalogue order."""
+    return tuple(kind for kind, rx in _ASKS_KIND if rx.search(question))
+
+
 def intent_of(question: str) -> Intent:
     """Everything later steps need to know about what the question asks for."""
     fact = asks_for_fact(question)
@@ -168,7 +194,7 @@ def intent_of(question: str) -> Intent:
         about_consultation=consultation, lists_consultation_questions=lists_questions,
         chapter=int(chapter.group(1)) if chapter and objectives else None,
         lists_kind=_PLURAL[listing.group(1).lower()] if listing else None,
-        cues=cues_of(question))
+        cues=cues_of(question), provision_kinds=asked_kinds(question))
 
 
 def cues_of(question: str) -> tuple[str, ...]:

@@ -71,7 +71,8 @@ class EvidenceFinder:
         if echo is not None:
             hits = pool = self.about_question(echo, query, k)
         else:
-            pool = self.retriever.search(query, 2 * k if fact else k, evidence.objectives)
+            pool = self.retriever.search(query, 2 * k if fact else k, evidence.objectives,
+                                         evidence.provisions)
             hits = pool[:k]
         if fact:
             pool = pool + self.retriever.sentence_hits(query.vector, self.fact_sentences,
@@ -92,7 +93,8 @@ class EvidenceFinder:
             query=query, hits=[], sentences=[], objectives=ranked,
             named=[o for o, _ in ranked if number is not None and o.number == number],
             similarity={o.id: self.mapper.similarity(o, query.vector) for o, _ in ranked},
-            provisions=ranker.rank(query.vector, len(ranker.provisions), query.doc_ids))
+            provisions=ranker.rank(query.vector, len(ranker.provisions), query.doc_ids,
+                                   query.intent.provision_kinds, query.expanded))
 
     def echoed_question(self, query: Query) -> ConsultationQuestion | None:
         """The consultation question that the question repeats word for word, if any."""

@@ -165,3 +165,43 @@ class ObjectiveGroup(BaseNodePostprocessor):
         rest = sorted((r for r in fused if r != first), key=lambda r: (-fused[r], -dense[r]))
         return [FusedNode(node=self._nodes.node(ix.passages[r].id), score=fused[r],
                           dense=dense[r], bm25=bm25.get(r, 0.0)) for r in [first, *rest]]
+
+
+class StatementGroup(BaseNodePostprocessor):
+    """Fuses in the ranking of the provisions' own passages (`Retriever.statement_rows`,
+    best first) at `weight`."""
+
+    _index = PrivateAttr()
+    _nodes = PrivateAttr()
+    _rows = PrivateAttr()
+    _rrf_k = PrivateAttr()
+    _weight = PrivateAttr()
+
+    def __init__(self, index, nodes: PassageNodes, rows: list[int], rrf_k: int,
+                 weight: float) -> None:
+        super().__init__()
+        self._index, self._nodes, self._rows = index, nodes, rows
+        self._rrf_k, self._weight = rrf_k, weight
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "StatementGroup"
+
+    def _postprocess_nodes(self, nodes: list[NodeWithScore],
+                           query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
+        ix = self._index
+        if not nodes or not self._rows or query_bundle is None:
+            return nodes
+        vector = np.asarray(query_bundle.embedding, dtype=np.float32)
+        by_id = ix.by_id
+        fused = {by_id[n.node.node_id]: n.score for n in nodes}
+        dense = {by_id[n.node.node_id]: n.dense for n in nodes}
+        bm25 = {by_id[n.node.node_id]: n.bm25 for n in nodes}
+        dense.update({r: c for r, c in zip(self._rows, (ix.passage_vectors[self._rows]
+                                                        @ vector).tolist(), strict=True)
+                      if r not in dense})
+        for rank, row in enumerate(self._rows, start=1):
+            fused[row] = fused.get(row, 0.0) + self._weight / (self._rrf_k + rank)
+        order = sorted(fused, key=lambda r: (-fused[r], -dense[r]))
+        return [FusedNode(node=self._nodes.node(ix.passages[r].id), score=fused[r],
+                          dense=dense[r], bm25=bm25.get(r, 0.0)) for r in order]

@@ -11,6 +11,9 @@ import re
 
 import numpy as np
 
+from assistant.config import Settings
+from assistant.search.stores import bm25_scores, quiet_bm25s
+from assistant.text import stemmer
 from assistant.types import (
     ConsultationQuestion,
     Document,
@@ -81,7 +84,12 @@ def provision_match(p: Provision, score: float) -> ProvisionMatch:
 class ProvisionRanker:
     """Ranks the provisions other than objectives and consultation questions for a query."""
 
-    def __init__(self, index) -> None:
+    def __init__(self, index, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
+        self.shown = settings.k
+        self.kind_cap = settings.provision_kind_cap
+        self.kind_bonus = settings.provision_kind_bonus
+        self.lexical_weight = settings.provision_lexical_weight
         skip = {ProvisionKind.OBJECTIVE, ProvisionKind.CONSULTATION_QUESTION}
         self.provisions: list[Provision] = [p for p in getattr(index, "provisions", [])
                                             if p.kind not in skip and p.passage_id in index.by_id]
@@ -90,17 +98,67 @@ class ProvisionRanker:
         self._vectors = (index.passage_vectors[rows] if rows
                          else np.zeros((0, dim), dtype=np.float32))
         self._doc_of = np.array([p.doc_id for p in self.provisions])
+        self._bm25 = lexical_index([f"{p.section.heading}\n{p.text}" for p in self.provisions])
 
-    def rank(self, vector: np.ndarray, k: int = 5, doc_ids: list[str] | None = None
+    def rank(self, vector: np.ndarray, k: int = 5, doc_ids: list[str] | None = None,
+             kinds: tuple[ProvisionKind, ...] = (), terms: str = ""
              ) -> list[tuple[Provision, float]]:
-        """Return up to k (provision, cosine) pairs, best first."""
+        """Return up to k (provision, score) pairs, best first. The score is the cosine of
+        the question's vector and the provision's passage (its section path and words),
+        plus a little BM25 of `terms` (the question's words and its glossary terms) over
+        the provision's heading and words, which tells apart provisions the model finds
+        about equally close; the first `Settings.k` hold at most `provision_kind_cap` of
+        one kind and favour the `kinds` the question asks about (see `balanced`)."""
         if not self.provisions:
             return []
-        score = self._vectors @ vector
+        score = self._vectors @ vector + self.lexical_weight * self._lexical(terms)
         allowed = (np.isin(self._doc_of, list(doc_ids)) if doc_ids
                    else np.ones(len(self.provisions), dtype=bool))
-        order = [int(i) for i in np.argsort(-score) if allowed[i]]
+        asked = np.isin([p.kind for p in self.provisions], list(kinds))
+        order = [int(i) for i in np.argsort(-(score + self.kind_bonus * asked), kind="stable")
+                 if allowed[i]]
+        order = balanced(order, [self.provisions[i].kind for i in order], self.shown,
+                         self.kind_cap)
         return [(self.provisions[i], float(score[i])) for i in order[:k]]
+
+
+    def _lexical(self, terms: str) -> np.ndarray:
+        """BM25 scores of the provisions for `terms`, best = 1 (zeros when none match)."""
+        out = np.zeros(len(self.provisions), dtype=np.float32)
+        scores = bm25_scores(self._bm25, terms) if self._bm25 is not None and terms else None
+        if scores is None or float(scores.max()) <= 0:
+            return out
+        return (scores / float(scores.max())).astype(np.float32)
+
+
+def lexical_index(texts: list[str]):
+    """A bm25s index of `texts` (English stop words, the one stemmer), None for no texts."""
+    if not texts:
+        return None
+    bm25s = quiet_bm25s()
+    model = bm25s.BM25()
+    model.index(bm25s.tokenize(texts, stopwords="english", stemmer=stemmer(),
+                               show_progress=False), show_progress=False)
+    return model
+
+
+def balanced(order: list[int], kinds: list[ProvisionKind], shown: int, cap: int) -> list[int]:
+    """`order` with its first `shown` places holding at most `cap` items of one kind: an item
+    over the cap waits until they are filled, then the rest follow in their order. A
+    document with forty rights and seven pledges otherwise shows only rights for a question
+    whose pledge ranks sixth."""
+    head: list[int] = []
+    waiting: list[int] = []
+    count: dict[ProvisionKind, int] = {}
+    for i, kind in zip(order, kinds, strict=True):
+        if len(head) < shown and count.get(kind, 0) < cap:
+            head.append(i)
+            count[kind] = count.get(kind, 0) + 1
+        else:
+            waiting.append(i)
+    if len(head) < shown:  # too few kinds to fill the first places within the cap
+        head, waiting = head + waiting[:shown - len(head)], waiting[shown - len(head):]
+    return head + waiting
 
 
 def merge(objectives: list[tuple[Provision, float]], others: list[tuple[Provision, float]],

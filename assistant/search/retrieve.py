@@ -18,7 +18,13 @@ import numpy as np
 from llama_index.core.schema import QueryBundle
 
 from assistant.config import Settings
-from assistant.search.fusion import HybridRetriever, ObjectiveGroup, PassageNodes, StoreRetriever
+from assistant.search.fusion import (
+    HybridRetriever,
+    ObjectiveGroup,
+    PassageNodes,
+    StatementGroup,
+    StoreRetriever,
+)
 from assistant.search.index import IndexData
 from assistant.search.stores import FileStore, doc_filter
 from assistant.types import Hit, PassageKind, ProvisionKind, Query
@@ -27,7 +33,8 @@ from assistant.types import Hit, PassageKind, ProvisionKind, Query
 class Retriever:
     """`search(query, k) -> list[Hit]` over one loaded index."""
 
-    def __init__(self, index: IndexData, embedder, settings: Settings, mapper=None) -> None:
+    def __init__(self, index: IndexData, embedder, settings: Settings, mapper=None,
+                 provision_ranker=None) -> None:
         self.index = index
         self.embedder = embedder
         self.rrf_k = settings.rrf_k
@@ -39,6 +46,12 @@ class Retriever:
         self.structure_weight = settings.structure_weight
         self.objective_margin = settings.objective_margin
         self.mapper = mapper  # an ObjectiveMapper: enables the objective-group ranking
+        # a ProvisionRanker: enables the ranking of the provisions' own passages
+        self.provision_ranker = provision_ranker
+        self.provision_weight = settings.provision_weight
+        self.provision_group = settings.provision_group
+        self.statement_margin = settings.statement_margin
+        self.provision_gap = settings.provision_gap
         # documents whose provisions are rights, pledges, principles... and no objectives
         self._statement_docs = ({p.doc_id for p in getattr(index, "provisions", [])
                                  if p.kind not in {ProvisionKind.OBJECTIVE,
@@ -54,11 +67,13 @@ class Retriever:
             return None
         return np.isin(self._doc_of, list(doc_ids))
 
-    def search(self, query: Query, k: int = 5, objectives: list | None = None) -> list[Hit]:
+    def search(self, query: Query, k: int = 5, objectives: list | None = None,
+               provisions: list | None = None) -> list[Hit]:
         """Return the k best passages for the query (from its documents when it names some).
 
         `objectives` is the mapper's ranking for the query when the caller has it already
-        (it is computed here only when the objective-group ranking applies)."""
+        (it is computed here only when the objective-group ranking applies), `provisions`
+        the provision ranker's (see `statement_rows`)."""
         bundle = QueryBundle(query_str=query.asked, embedding=query.vector.tolist())
         filters = doc_filter(query.doc_ids)
         n = max(self.candidates, k * 4)
@@ -70,7 +85,14 @@ class Retriever:
         if not nodes:
             return []
         top = self.index.by_id[nodes[0].node.node_id]
-        if self.mapper is not None and self._draws_on_structure(query, top):
+        lead = self._statement_lead(nodes)
+        rows = (self.statement_rows(query, provisions, max(n.dense for n in nodes))
+                if lead > 0 else [])
+        if rows:
+            nodes = StatementGroup(self.index, self.nodes, rows, self.rrf_k,
+                                   self.provision_weight).postprocess_nodes(nodes, bundle)
+        if self.mapper is not None and self._draws_on_structure(query, top) \
+                and (lead < self.statement_margin or query.intent.about_objectives):
             if objectives is None:
                 objectives = self.mapper.rank(query, 2)
             if self._objective_applies(objectives, top):
@@ -79,6 +101,45 @@ class Retriever:
                 nodes = group.postprocess_nodes(nodes, bundle)
         return [Hit(passage=self.index.passage(n.node.node_id), score=n.score, dense=n.dense,
                     bm25=n.bm25, rank=i) for i, n in enumerate(nodes[:k], start=1)]
+
+    def _statement_lead(self, nodes) -> float:
+        """How much closer in meaning the question is to the closest passage of a document
+        of rights, pledges and the like than to the closest passage of any other document
+        (among the fused candidates); -1 when either has none."""
+        best = {True: -1.0, False: -1.0}
+        for n in nodes:
+            statement = self.index.passage(n.node.node_id).doc_id in self._statement_docs
+            best[statement] = max(best[statement], n.dense)
+        if best[True] < 0 or best[False] < 0:
+            return best[True] if best[False] < 0 else -1.0
+        return best[True] - best[False]
+
+    def statement_rows(self, query: Query, provisions: list | None, closest: float
+                       ) -> list[int]:
+        """The passages of the `provision_group` provisions (rights, pledges...) the question
+        falls under most, best first, fused in as a ranking of their own: a right is a
+        sentence or two, and a question worded as people ask ("they won't take me on at the
+        surgery") is often nearer in meaning to it than in words, so mandate paragraphs that
+        share its words otherwise push it out of the first k. Only for a question whose
+        closest passage in meaning is of a document of such provisions (the caller's test),
+        and of those provisions only the ones whose passage is within `provision_gap` of the
+        closest passage's cosine (`closest`): the group lifts a provision the model finds
+        about as close as anything, never one far from the question. Not for a question
+        for one fact, which wants the sentence that states it wherever it is."""
+        if self.provision_ranker is None or query.intent.asks_for_fact \
+                or not self.provision_group:
+            return []
+        if provisions is None:
+            provisions = self.provision_ranker.rank(
+                query.vector, self.provision_group, query.doc_ids,
+                query.intent.provision_kinds, query.expanded)
+        by_id = self.index.by_id
+        rows = [by_id[p.passage_id] for p, _ in provisions[:self.provision_group]
+                if p.passage_id in by_id]
+        cos = np.asarray(self.index.passage_vectors[rows], dtype=np.float32) @ query.vector \
+            if rows else np.zeros(0)
+        return [r for r, c in zip(rows, cos.tolist(), strict=True)
+                if c >= closest - self.provision_gap]
 
     def sentence_hits(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
                       exclude: set[str] | None = None) -> list[Hit]:
