@@ -1,8 +1,7 @@
 """The data that flows through the assistant: files -> Document -> Passage -> Hit -> Answer,
 and a question: text -> Query -> Hits -> Evidence -> Answer.
 
-Internal records are dataclasses; the JSON contract (Citation, ObjectiveMatch, Answer) is
-pydantic so that what the CLI, UI and evaluation exchange is validated in one place.
+Internal records are dataclasses; the JSON contract (Citation, Answer...) is pydantic.
 """
 
 from __future__ import annotations
@@ -380,6 +379,7 @@ class ProvisionMatch(BaseModel):
     section: str = ""
     page: int | None = None
     score: float
+    falls_under: bool = False  # quoted by the answer, or scored at or above the confidence
 
 
 class Answer(BaseModel):

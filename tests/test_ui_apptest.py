@@ -413,3 +413,21 @@ def test_a_source_notes_what_its_quote_prints_as_the_document_printed_it(env):
     note = re.search(r'<p class="as-printed">(.*?)</p>', body)
     assert note and "\u201cengland\u201d" in note.group(1) and "\u201cX%\u201d" in note.group(1)
     assert not at.error
+
+
+def test_provision_cards_fall_under_only_when_quoted_or_confident(env):
+    """A right the answer quotes falls under the question; a Constitution duty that merely
+    scores near a question about the consultation is not shown as falling under it, nor as
+    related when the answer quotes nothing of the Constitution."""
+    at = ask(start(), "When does the consultation close?")
+    body = answers(at)[0]
+    assert "provisions it falls under</h3>" not in body
+    assert "Related rights, pledges" not in body
+    answer = at.session_state["messages"][-1]["answer"]
+    assert answer.provisions and not any(p.falls_under for p in answer.provisions)
+    at = ask(start(), "Can I choose my GP practice?")
+    answer = at.session_state["messages"][-1]["answer"]
+    right = next(p for p in answer.provisions if "choose your GP practice" in p.title)
+    assert right.falls_under
+    assert "provisions it falls under</h3>" in answers(at)[-1]
+    assert not at.error

@@ -136,28 +136,36 @@ def provision_summary(m: ProvisionMatch, doc, show_scores: bool) -> str:
     return summary
 
 
-def _provisions(answer: Answer, index, show_scores: bool) -> list[str]:
+def _provisions(answer: Answer, index, show_scores: bool, related_floor: float) -> list[str]:
     """The rights, pledges, principles... the question falls under (objectives have their
-    own block), each opening to its full text."""
-    shown = [m for m in answer.provisions if m.kind is not ProvisionKind.OBJECTIVE][:3]
-    if not shown:
-        return []
-    by_id = {p.id: p for p in index.provisions}
-    parts = ["<h3>Rights, pledges and other provisions it falls under</h3>"]
-    for m in shown:
-        doc = index.documents.get(m.doc_id)
-        provision = by_id.get(m.id)
-        where = location(m.section, None, m.page)
-        line = " · ".join(x for x in (doc.title if doc else m.doc_id, where) if x)
-        text = provision.text if provision is not None else m.title
-        parts.append(f'<details class="provision"><summary>'
-                     f'{provision_summary(m, doc, show_scores)}</summary>'
-                     f'<p class="where">{esc(line)}</p>{html_highlight(text, 0, 0)}</details>')
+    own block), then those only related to it: of a document the answer quotes, and scoring
+    at least `related_floor`; three at most, each opening to its full text."""
+    quoted = {c.doc_id for c in answer.citations}
+    shown = [m for m in answer.provisions if m.kind is not ProvisionKind.OBJECTIVE
+             and (m.falls_under or (m.doc_id in quoted and m.score >= related_floor))][:3]
+    parts: list[str] = []
+    for falls, heading in ((True, "Rights, pledges and other provisions it falls under"),
+                           (False, "Related rights, pledges and other provisions")):
+        group = [m for m in shown if m.falls_under == falls]
+        if group:
+            parts.append(f"<h3>{heading}</h3>")
+            parts += [_provision(m, index, show_scores) for m in group]
     return parts
 
 
+def _provision(m: ProvisionMatch, index, show_scores: bool) -> str:
+    doc = index.documents.get(m.doc_id)
+    provision = next((p for p in index.provisions if p.id == m.id), None)
+    where = location(m.section, None, m.page)
+    line = " · ".join(x for x in (doc.title if doc else m.doc_id, where) if x)
+    text = provision.text if provision is not None else m.title
+    return (f'<details class="provision"><summary>{provision_summary(m, doc, show_scores)}'
+            f'</summary><p class="where">{esc(line)}</p>{html_highlight(text, 0, 0)}</details>')
+
+
 def answer_html(answer: Answer, index, show_scores: bool, msg_id: str,
-                private: set[str] | frozenset = frozenset(), searched: str = "") -> str:
+                private: set[str] | frozenset = frozenset(), searched: str = "",
+                related_floor: float = 0.0) -> str:
     """The whole of one answer as sanitisable HTML."""
     parts = []
     if answer.refused:
@@ -167,7 +175,7 @@ def answer_html(answer: Answer, index, show_scores: bool, msg_id: str,
         parts.append(_text(answer, msg_id))
         heading, sources = "Sources", answer.citations
         parts += _objectives(answer, index, show_scores)
-        parts += _provisions(answer, index, show_scores)
+        parts += _provisions(answer, index, show_scores, related_floor)
     if answer.read_with_history:
         parts.append('<p class="where">Read with the previous question as: '
                      f'\u201c{esc(answer.read_with_history)}\u201d</p>')

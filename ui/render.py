@@ -149,8 +149,8 @@ def conversation_markdown(messages: list[dict], titles: dict[str, str]) -> str:
         provisions = [p for p in a.provisions if p.kind is not ProvisionKind.OBJECTIVE][:3]
         if provisions:
             out += ["**Rights, pledges and other provisions:**", ""]
-            out += [f"- {p.kind.label} "
-                    f"({titles.get(p.doc_id, p.doc_id)}): {p.title}" for p in provisions]
+            out += [f"- {p.kind.label} ({titles.get(p.doc_id, p.doc_id)}): {p.title}"
+                    + ("" if p.falls_under else " (related)") for p in provisions]
             out.append("")
         if a.read_with_history:
             out += [f"_Read with the previous question as: \u201c{a.read_with_history}\u201d_",

@@ -89,7 +89,11 @@ class Composer:
         scored = {p.passage_id: (p, s) for p, s in evidence.provisions}
         others += [scored[c] for c in cited if c in scored and scored[c][0].id not in known]
         merged = merge(objectives, others, query.intent.about_objectives, cited, k)
-        return [provision_match(p, s) for p, s in merged]
+        # a right or pledge the answer quotes falls under it; any kind does at the calibrated
+        # confidence (a right's score is its passage's cosine, an objective's the mapper's)
+        quoted = {c for c in cited if c not in self._objective_provisions}
+        return [provision_match(p, s, p.passage_id in quoted or s >= self.falls_under)
+                for p, s in merged]
 
     def _answer(self, query: Query, evidence: Evidence) -> Answer:
         """A lead line, then the cited quotes, or the whole list asked for."""

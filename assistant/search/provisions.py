@@ -75,10 +75,10 @@ def catalogue_provisions(doc: Document, passages: list[Passage], objectives: lis
     return out
 
 
-def provision_match(p: Provision, score: float) -> ProvisionMatch:
+def provision_match(p: Provision, score: float, falls_under: bool = False) -> ProvisionMatch:
     return ProvisionMatch(id=p.id, doc_id=p.doc_id, kind=p.kind, number=p.number,
                           title=p.title, section=str(p.section), page=p.page,
-                          score=round(float(score), 4))
+                          score=round(float(score), 4), falls_under=falls_under)
 
 
 class ProvisionRanker:

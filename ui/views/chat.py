@@ -101,7 +101,8 @@ def _html(msg: dict, assistant, show_scores: bool, private: set[str]) -> str:
         docs = assistant.index.documents
         searched = ", ".join(short_title(docs.get(d)) or d for d in msg.get("doc_ids") or [])
         cache[show_scores] = answer_html(msg["answer"], assistant.index, show_scores,
-                                         msg["id"], private, searched)
+                                         msg["id"], private, searched,
+                                         assistant.settings.refusal_threshold)
     return cache[show_scores]
 
 
