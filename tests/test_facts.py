@@ -168,3 +168,20 @@ def test_a_large_corpus_scans_only_the_sentences_of_the_closest_passages(assista
     assert "26th September 2012" in found[0].passage.text
     one_doc = large.sentence_hits(vector, 8, ["nhs-constitution-2015"])
     assert one_doc and {h.passage.doc_id for h in one_doc} == {"nhs-constitution-2015"}
+
+
+def test_a_quote_takes_the_neighbouring_sentences_close_enough_to_be_quoted(assistant):
+    """The sentence that settles a yes-or-no question often stands next to the closest
+    one: a neighbour of its paragraph scoring above the floor joins the quote, in the
+    document's order; one below it stays out."""
+    quoter, index = assistant.composer.quoter, assistant.index
+    p = next(p for p in index.passages if "tailoring them to their local needs" in p.text)
+    text = index.documents[p.doc_id].text
+    j = next(j for j, (s, e) in enumerate(p.sentences) if "common ground" in text[s:e])
+    found = quoter.whole(p, j, 0.7)
+    near = {(p.id, j): 0.86, (p.id, j - 1): 0.78}
+    widened = quoter.with_neighbours(found, near, 0.74)
+    quote = text[widened[-1].start():widened[-1].end()]
+    assert quote.startswith("Individual organisations will develop")
+    assert "common ground" in quote
+    assert quoter.with_neighbours(found, near, 0.8) == found

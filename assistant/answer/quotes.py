@@ -240,6 +240,7 @@ class Quoter:
                                               best - self.fact_margin, fact_kind)
         spans: list[Span] = []
         per_passage: dict[str, int] = {}
+        score_of = {(s.hit.passage.id, s.j): s.score for s in scored}
         limit = self.answer_sentences - len(citations)
         budget = self.answer_words - sum(len(c.quote.split()) for c in citations)
         for i, (score, cos, hit, j) in enumerate(scored):
@@ -261,13 +262,18 @@ class Quoter:
                 if not spans and i + 1 < len(scored):
                     best = scored[i + 1][0]  # the margin runs from the best quotable one
                 continue
-            size = sum(words(self.index.documents[x.passage.doc_id].text, x)
-                       for x in found)
-            if (spans or citations) and size > budget:
-                continue
-            budget -= size
-            per_passage[pid] = per_passage.get(pid, 0) + 1
-            place(spans, found)
+            for choice in (self.with_neighbours(found, score_of, best - self.margin), found):
+                size = sum(words(self.index.documents[x.passage.doc_id].text, x)
+                           for x in choice)
+                if not (spans or citations) or size <= budget:
+                    budget -= size
+                    per_passage[pid] = per_passage.get(pid, 0) + 1
+                    place(spans, choice)
+                    break
+        return self.cite_spans(spans, citations)
+
+    def cite_spans(self, spans: list[Span], citations: list[Citation]) -> list[Citation]:
+        """`citations` and one more for each span whose words are not quoted already."""
         seen = [c.quote for c in citations]
         for sp in spans:
             p = sp.passage
@@ -278,6 +284,27 @@ class Quoter:
             seen.append(quote)
             citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
         return citations
+
+    def with_neighbours(self, found: list[Span], score_of: dict[tuple[str, int], float],
+                        floor: float) -> list[Span]:
+        """The quote of a chosen sentence (the last span of `found`) with the sentences
+        just before and after it in its paragraph that score at least `floor`, close
+        enough to be quoted themselves: the answer reads on in the document's order, and
+        the sentence that settles a yes-or-no question often stands next to the closest
+        one ("... not an individual's ability to pay. NHS services are free of charge,
+        ...")."""
+        span = found[-1]
+        p, a, b = span.passage, span.a, span.b
+        text = self.index.documents[p.doc_id].text
+        if span.lo is None and a > 0 and score_of.get((p.id, a - 1), floor - 1) >= floor \
+                and not leans_back(sentence(text, p, a - 1)):
+            a -= 1
+        if span.hi is None and b + 1 < len(p.sentences) and score_of.get(
+                (p.id, b + 1), floor - 1) >= floor and not opens_list(sentence(text, p, b + 1)):
+            b += 1
+        if (a, b) == (span.a, span.b):
+            return found
+        return [*found[:-1], Span(p, a, b, span.score, span.lo, span.hi)]
 
     def facts_first(self, scored: list[ScoredSentence], floor: float, fact_floor: float,
                     kind: str) -> tuple[list[ScoredSentence], set[tuple[str, int]]]:
