@@ -35,6 +35,10 @@ from assistant.types import FactKind
     ("In what year will the groups be set up?", FactKind.DATE),
     ("What is the number of people with dementia?", FactKind.NUMBER),
     ("What is the name of the Health Secretary?", FactKind.PERSON),
+    # the plural asks for the same kind of fact
+    ("Which years does the first mandate run for?", FactKind.DATE),
+    ("Which laws set up the Board?", FactKind.LAW),
+    ("Which bodies will the Board work with?", FactKind.PERSON),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)
