@@ -253,6 +253,8 @@ class Quoter:
                     continue  # the others, ranked after the facts, may still be quoted
                 break
             pid = hit.passage.id
+            if any(sp.passage.id == pid and sp.a <= j <= sp.b for sp in spans):
+                continue  # quoted already, with a sentence chosen before it
             if pid in used_passages or per_passage.get(pid, 0) >= 2:
                 continue
             if lead is not None and pid not in lead.intro_passage_ids:
