@@ -189,3 +189,12 @@ def test_a_quote_takes_the_neighbouring_sentences_close_enough_to_be_quoted(assi
     assert quote.startswith("Individual organisations will develop")
     assert "common ground" in quote
     assert quoter.with_neighbours(found, near, 0.8) == found
+
+
+def test_the_sentence_settling_a_yes_or_no_comes_with_the_closest_one(assistant):
+    # "... not an individual's ability to pay." is closest; the sentence after it, which
+    # settles the question, scores 0.19 below it (within `fact_margin`, not
+    # `sentence_margin`)
+    answer = assistant.ask("Do I have to pay for prescriptions?")
+    assert not answer.refused
+    assert "ability to pay. [1] NHS services are free of charge" in answer.answer

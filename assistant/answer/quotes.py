@@ -220,11 +220,14 @@ class Quoter:
         return cos + self.lexical_weight * word_share(asked, held) >= self.min_cos
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
-              asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None
-              ) -> list[Citation]:
+              asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None,
+              yes_no: bool = False) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
-        passage merged, no quote repeated, within about `Settings.answer_words` words."""
+        passage merged, no quote repeated, within about `Settings.answer_words` words.
+        The neighbours of a chosen sentence come with it (`with_neighbours`) when they
+        score within `sentence_margin` of the best, or `fact_margin` for a yes-or-no
+        question."""
         asked = question_words(self.index, asked_words)
         citations: list[Citation] = []
         used_passages: set[str] = set()
@@ -264,7 +267,9 @@ class Quoter:
                 if not spans and i + 1 < len(scored):
                     best = scored[i + 1][0]  # the margin runs from the best quotable one
                 continue
-            for choice in (self.with_neighbours(found, score_of, best - self.margin), found):
+            # the sentence that settles a yes or no may score well below the closest one
+            near = best - (self.fact_margin if yes_no else self.margin)
+            for choice in (self.with_neighbours(found, score_of, near), found):
                 size = sum(words(self.index.documents[x.passage.doc_id].text, x)
                            for x in choice)
                 if not (spans or citations) or size <= budget:
