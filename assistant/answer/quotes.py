@@ -224,10 +224,8 @@ class Quoter:
               yes_no: bool = False) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
-        passage merged, no quote repeated, within about `Settings.answer_words` words.
-        The neighbours of a chosen sentence come with it (`with_neighbours`) when they
-        score within `sentence_margin` of the best, or `fact_margin` for a yes-or-no
-        question."""
+        passage merged, no quote repeated, within about `Settings.answer_words` words; and
+        its neighbours (`with_neighbours`) within the margin (`fact_margin` for a yes/no)."""
         asked = question_words(self.index, asked_words)
         citations: list[Citation] = []
         used_passages: set[str] = set()
@@ -295,11 +293,8 @@ class Quoter:
     def with_neighbours(self, found: list[Span], score_of: dict[tuple[str, int], float],
                         floor: float) -> list[Span]:
         """The quote of a chosen sentence (the last span of `found`) with the sentences
-        just before and after it in its paragraph that score at least `floor`, close
-        enough to be quoted themselves: the answer reads on in the document's order, and
-        the sentence that settles a yes-or-no question often stands next to the closest
-        one ("... not an individual's ability to pay. NHS services are free of charge,
-        ...")."""
+        just before and after it in its passage that score at least `floor`: the answer
+        reads on in the document's order ("... ability to pay. NHS services are free ...")."""
         span = found[-1]
         p, a, b = span.passage, span.a, span.b
         text = self.index.documents[p.doc_id].text
@@ -309,8 +304,6 @@ class Quoter:
         if span.hi is None and b + 1 < len(p.sentences) and score_of.get(
                 (p.id, b + 1), floor - 1) >= floor and not opens_list(sentence(text, p, b + 1)):
             b += 1
-        if (a, b) == (span.a, span.b):
-            return found
         return [*found[:-1], Span(p, a, b, span.score, span.lo, span.hi)]
 
     def facts_first(self, scored: list[ScoredSentence], floor: float, fact_floor: float,
