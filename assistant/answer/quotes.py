@@ -299,7 +299,8 @@ class Quoter:
         p, a, b = span.passage, span.a, span.b
         text = self.index.documents[p.doc_id].text
         if span.lo is None and a > 0 and score_of.get((p.id, a - 1), floor - 1) >= floor \
-                and not leans_back(sentence(text, p, a - 1)):
+                and not leans_back(sentence(text, p, a - 1)) \
+                and not opens_list(sentence(text, p, a - 1)):  # nor a heading, nor a lead-in
             a -= 1
         if span.hi is None and b + 1 < len(p.sentences) and score_of.get(
                 (p.id, b + 1), floor - 1) >= floor and not opens_list(sentence(text, p, b + 1)):
