@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     rank_weight: float = 0.1
     # gained by a sentence that states the kind of fact asked for (a date for "when")
     fact_bonus: float = 0.15
+    # ...this share of it for a question asking when, unless the date is given to the day
+    # (a year or a month alone is often a date in passing: "limits for 2013/14")
+    year_date_share: float = 0.5
     # times the share of the question's words (weighted by their rarity among the corpus's
     # sentences) that a sentence holds: "the chief executive of the NHS Confederation"
     # finds the sentence naming it even when its meaning as a whole is far from the question
@@ -178,6 +181,10 @@ class Settings(BaseSettings):
     answer_words: int = 130
     # a quoted sentence scores within this margin of the best one...
     sentence_margin: float = 0.12
+    # ...or, for a question for one fact, within this margin when it states the kind of
+    # fact asked for (the sentence naming "David Nicholson" scores 0.13 below one naming
+    # someone else, having fewer words in common with the question)
+    fact_margin: float = 0.2
     # ...and is at least this similar to the question, whatever the refusal threshold is
     min_sentence_cos: float = 0.33
     # an objective's own text is quoted up to the sentence that reaches this many words

@@ -13,6 +13,7 @@ from assistant.search.sentences import (
     is_dateline,
     name_words,
     sentence_words,
+    to_the_day,
     words_of,
 )
 from assistant.types import FactKind
@@ -34,6 +35,10 @@ from assistant.types import FactKind
     ("In what year will the groups be set up?", FactKind.DATE),
     ("What is the number of people with dementia?", FactKind.NUMBER),
     ("What is the name of the Health Secretary?", FactKind.PERSON),
+    # the plural asks for the same kind of fact
+    ("Which years does the first mandate run for?", FactKind.DATE),
+    ("Which laws set up the Board?", FactKind.LAW),
+    ("Which bodies will the Board work with?", FactKind.PERSON),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)
@@ -64,9 +69,24 @@ def test_an_unquotable_best_sentence_does_not_turn_the_answer_into_a_refusal(ass
     ("number", "The Board has 4,000 staff.", True),
     ("number", "The Board will publish its plan.", False),
     ("date", "The consultation runs until 26th September 2012.", True),
+    # "may" is the verb unless a day or a year stands next to it; other months count alone
+    ("date", "The mandate may only be changed in certain circumstances.", False),
+    ("date", "It was published in May 2011.", True),
+    ("date", "From November, commissioners will be key partners.", True),
+    ("date", "Groups are established by 1 april 2013.", True),
 ])
 def test_a_sentence_carries_the_kind_of_fact_asked_for(kind, text, expected):
     assert carries(kind, text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The consultation period runs until 26th September 2012.", True),
+    ("CCGs are established across england by 1 april 2013;", True),
+    ("The final mandate will set out the limits for 2013/14.", False),
+    ("From November, commissioners will be key partners.", False),
+])
+def test_a_date_to_the_day_is_told_from_a_year_in_passing(text, expected):
+    assert to_the_day("date", text, [(0, len(text))], 0) is expected
 
 
 def test_names_are_the_corpus_words_written_only_capitalised_and_rarely(index):
@@ -89,6 +109,22 @@ def test_the_sentence_holding_the_fact_is_quoted(assistant, question, fact):
     assert not answer.refused
     assert fact in answer.answer
     assert any(fact in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # the sentence naming him scores 0.13 below one naming someone else: a sentence that
+    # states the kind of fact asked for is quoted within the wider `fact_margin`
+    ("Who was the chief executive of the Board when the final mandate came out?",
+     "David Nicholson"),
+    # the best sentence speaks of "the Act"; the sentence before it names it
+    ("Which legislation is the consultation on the mandate based on?",
+     "Health and Social Care Act 2012"),
+])
+def test_a_fact_close_to_the_best_sentence_is_quoted_with_it(assistant, question, fact):
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert fact in answer.answer
+    assert answer.answer.split("\n")[1][:1].isupper()
 
 
 def test_abbreviations_are_read_from_the_documents_own_definitions(index):
@@ -136,3 +172,29 @@ def test_a_large_corpus_scans_only_the_sentences_of_the_closest_passages(assista
     assert "26th September 2012" in found[0].passage.text
     one_doc = large.sentence_hits(vector, 8, ["nhs-constitution-2015"])
     assert one_doc and {h.passage.doc_id for h in one_doc} == {"nhs-constitution-2015"}
+
+
+def test_a_quote_takes_the_neighbouring_sentences_close_enough_to_be_quoted(assistant):
+    """The sentence that settles a yes-or-no question often stands next to the closest
+    one: a neighbour of its paragraph scoring above the floor joins the quote, in the
+    document's order; one below it stays out."""
+    quoter, index = assistant.composer.quoter, assistant.index
+    p = next(p for p in index.passages if "tailoring them to their local needs" in p.text)
+    text = index.documents[p.doc_id].text
+    j = next(j for j, (s, e) in enumerate(p.sentences) if "common ground" in text[s:e])
+    found = quoter.whole(p, j, 0.7)
+    near = {(p.id, j): 0.86, (p.id, j - 1): 0.78}
+    widened = quoter.with_neighbours(found, near, 0.74)
+    quote = text[widened[-1].start():widened[-1].end()]
+    assert quote.startswith("Individual organisations will develop")
+    assert "common ground" in quote
+    assert quoter.with_neighbours(found, near, 0.8) == found
+
+
+def test_the_sentence_settling_a_yes_or_no_comes_with_the_closest_one(assistant):
+    # "... not an individual's ability to pay." is closest; the sentence after it, which
+    # settles the question, scores 0.19 below it (within `fact_margin`, not
+    # `sentence_margin`)
+    answer = assistant.ask("Do I have to pay for prescriptions?")
+    assert not answer.refused
+    assert "ability to pay. [1] NHS services are free of charge" in answer.answer

@@ -50,7 +50,8 @@ _FACTOID = re.compile(
     r"|what(?:'s|\u2019s| is| was| are| were)? (?:the |its |their )?(?:[\w'\u2019]+ ){0,2}?"
     r"(?:cost|budget|price|amount|rate|figure|total|size|gap|number|percentage|proportion)s?\b"
     r"|what(?:'s|\u2019s| is| was| are| were)? the names? of"
-    r"|which (?:year|act|date|law|legislation|organisation|organization|body|minister)"
+    r"|which (?:years?|acts?|dates?|laws?|legislation|organi[sz]ations?|bod(?:y|ies)"
+    r"|ministers?)"
     r"|after how long)\b",
     re.I,
 )
@@ -61,7 +62,7 @@ _FACT_KINDS = [
     (FactKind.DATE, True, re.compile(
         r"\b(?:when|until when|from when|by when|on what date|what (?:date|year|day)"
         r"|in (?:what|which) (?:year|month)"
-        r"|which (?:year|date)|by what (?:date|year)|deadline|(?:last|closing|final) date)\b",
+        r"|which (?:years?|dates?)|by what (?:date|year)|deadline|(?:last|closing|final) date)\b",
         re.I)),
     (FactKind.DURATION, False, re.compile(
         r"\bhow (?:long|often|quickly|soon|fast|frequently)\b|\bafter how long\b"
@@ -73,9 +74,9 @@ _FACT_KINDS = [
         r"|size|gap|number|percentage|proportion)s?\b",
         re.I)),
     (FactKind.PERSON, True, re.compile(
-        r"\b(?:who|whom|whose|which (?:organisation|organization|body|minister)"
+        r"\b(?:who|whom|whose|which (?:organi[sz]ations?|bod(?:y|ies)|ministers?)"
         r"|what(?:'s|\u2019s| is| was| are| were)? the names? of)\b", re.I)),
-    (FactKind.LAW, True, re.compile(r"\bwhich (?:act|law|legislation)\b", re.I)),
+    (FactKind.LAW, True, re.compile(r"\bwhich (?:acts?|laws?|legislation)\b", re.I)),
 ]
 # a question answered yes or no opens with its verb
 _YES_NO = re.compile(r"^\W*(?:do|does|did|is|are|was|were|am|can|could|will|would|should"

@@ -67,14 +67,23 @@ def with_fact(text: str, p: Passage, a: int, b: int, kind: str,
     """Sentences a..b widened to the neighbours that state the kind of fact asked for: the
     next sentence when it refers back to them ("This will increase to around 18 million
     by 2025/30."), and, when they state no such fact, the dateline just before them
-    ("13 November 2012", for a question asking when)."""
+    ("13 November 2012", for a question asking when), else the sentence of the paragraph
+    just before or after them that states it ("The Health and Social Care Act 2012 ...",
+    before "In line with the new requirements in the Act, ...")."""
     if b + 1 < len(p.sentences):
         after = sentence(text, p, b + 1)
         if BACK_REFERENCE.match(after) and carries(kind, after, names):
             b += 1
-    if a > 0 and not any(carries(kind, sentence(text, p, i), names) for i in range(a, b + 1)):
-        if is_dateline(kind, sentence(text, p, a - 1)):
-            a -= 1
+    if any(carries(kind, sentence(text, p, i), names) for i in range(a, b + 1)):
+        return a, b
+    if a > 0 and is_dateline(kind, sentence(text, p, a - 1)):
+        return a - 1, b
+    if a > 0 and carries(kind, sentence(text, p, a - 1), names) and not is_item(
+            sentence(text, p, a - 1)) and not leans_back(sentence(text, p, a - 1)):
+        return a - 1, b
+    if b + 1 < len(p.sentences) and carries(kind, sentence(text, p, b + 1), names) \
+            and not opens_list(sentence(text, p, b + 1)):
+        return a, b + 1
     return a, b
 
 
@@ -138,6 +147,7 @@ class Quoter:
         # a quoted sentence scores within this margin of the best one and is at least
         # this similar to the question (whatever the refusal threshold is set to)
         self.margin = settings.sentence_margin
+        self.fact_margin = settings.fact_margin
         self.min_cos = settings.min_sentence_cos
         # ...or holds enough of the question's rarer words to make up the difference
         self.lexical_weight = settings.sentence_lexical_weight
@@ -210,11 +220,12 @@ class Quoter:
         return cos + self.lexical_weight * word_share(asked, held) >= self.min_cos
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
-              asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None
-              ) -> list[Citation]:
+              asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None,
+              yes_no: bool = False) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
-        passage merged, no quote repeated, within about `Settings.answer_words` words."""
+        passage merged, no quote repeated, within about `Settings.answer_words` words; and
+        its neighbours (`with_neighbours`) within the margin (`fact_margin` for a yes/no)."""
         asked = question_words(self.index, asked_words)
         citations: list[Citation] = []
         used_passages: set[str] = set()
@@ -224,18 +235,27 @@ class Quoter:
         if not scored:
             return citations
         best = scored[0][0]
+        stated: set[tuple[str, int]] = set()  # the sentences that state the fact asked for
         if fact_kind is not None:
-            scored = self.facts_first(scored, best - self.margin, fact_kind)
+            scored, stated = self.facts_first(scored, best - self.margin,
+                                              best - self.fact_margin, fact_kind)
         spans: list[Span] = []
         per_passage: dict[str, int] = {}
+        score_of = {(s.hit.passage.id, s.j): s.score for s in scored}
         limit = self.answer_sentences - len(citations)
         budget = self.answer_words - sum(len(c.quote.split()) for c in citations)
         for i, (score, cos, hit, j) in enumerate(scored):
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
-            if score < best - self.margin or not self.related(asked, cos, hit, j):
+            fact = (hit.passage.id, j) in stated
+            if score < best - (self.fact_margin if fact else self.margin) or not self.related(
+                    asked, cos, hit, j):
+                if fact:
+                    continue  # the others, ranked after the facts, may still be quoted
                 break
             pid = hit.passage.id
+            if any(sp.passage.id == pid and sp.a <= j <= sp.b for sp in spans):
+                continue  # quoted already, with a sentence chosen before it
             if pid in used_passages or per_passage.get(pid, 0) >= 2:
                 continue
             if lead is not None and pid not in lead.intro_passage_ids:
@@ -245,13 +265,20 @@ class Quoter:
                 if not spans and i + 1 < len(scored):
                     best = scored[i + 1][0]  # the margin runs from the best quotable one
                 continue
-            size = sum(words(self.index.documents[x.passage.doc_id].text, x)
-                       for x in found)
-            if (spans or citations) and size > budget:
-                continue
-            budget -= size
-            per_passage[pid] = per_passage.get(pid, 0) + 1
-            place(spans, found)
+            # the sentence that settles a yes or no may score well below the closest one
+            near = best - (self.fact_margin if yes_no else self.margin)
+            for choice in (self.with_neighbours(found, score_of, near), found):
+                size = sum(words(self.index.documents[x.passage.doc_id].text, x)
+                           for x in choice)
+                if not (spans or citations) or size <= budget:
+                    budget -= size
+                    per_passage[pid] = per_passage.get(pid, 0) + 1
+                    place(spans, choice)
+                    break
+        return self.cite_spans(spans, citations)
+
+    def cite_spans(self, spans: list[Span], citations: list[Citation]) -> list[Citation]:
+        """`citations` and one more for each span whose words are not quoted already."""
         seen = [c.quote for c in citations]
         for sp in spans:
             p = sp.passage
@@ -263,20 +290,41 @@ class Quoter:
             citations.append(self.cite(len(citations) + 1, p, s, e, sp.score))
         return citations
 
-    def facts_first(self, scored: list[ScoredSentence], floor: float, kind: str
-                    ) -> list[ScoredSentence]:
-        """The sentences scoring at least `floor` that state the kind of fact asked for
-        first, then the others, each group in its order: the sentence holding the fact is
-        quoted first when it is among the ones close enough to be quoted at all."""
+    def with_neighbours(self, found: list[Span], score_of: dict[tuple[str, int], float],
+                        floor: float) -> list[Span]:
+        """The quote of a chosen sentence (the last span of `found`) with the sentences
+        just before and after it in its passage that score at least `floor`: the answer
+        reads on in the document's order ("... ability to pay. NHS services are free ...")."""
+        span = found[-1]
+        p, a, b = span.passage, span.a, span.b
+        text = self.index.documents[p.doc_id].text
+        if span.lo is None and a > 0 and score_of.get((p.id, a - 1), floor - 1) >= floor \
+                and not leans_back(sentence(text, p, a - 1)) \
+                and not opens_list(sentence(text, p, a - 1)):  # nor a heading, nor a lead-in
+            a -= 1
+        if span.hi is None and b + 1 < len(p.sentences) and score_of.get(
+                (p.id, b + 1), floor - 1) >= floor and not opens_list(sentence(text, p, b + 1)):
+            b += 1
+        return [*found[:-1], Span(p, a, b, span.score, span.lo, span.hi)]
+
+    def facts_first(self, scored: list[ScoredSentence], floor: float, fact_floor: float,
+                    kind: str) -> tuple[list[ScoredSentence], set[tuple[str, int]]]:
+        """The sentences that state the kind of fact asked for and score at least
+        `fact_floor` first, then the others scoring at least `floor`, then the rest, each
+        group in its order: the sentence holding the fact is quoted first when it is among
+        the ones close enough to be quoted at all. Also returns the (passage id, sentence)
+        of the first group."""
         names = name_words(self.index) if kind == "person" else frozenset()
-        window = [s for s in scored if s.score >= floor]
 
         def states(s: ScoredSentence) -> bool:
             p = s.hit.passage
             return states_fact(kind, self.index.documents[p.doc_id].text, p.sentences, s.j,
                                names)
 
-        return (sorted(window, key=lambda s: not states(s)) + scored[len(window):])
+        facts = [s for s in scored if s.score >= fact_floor and states(s)]
+        stated = {(s.hit.passage.id, s.j) for s in facts}
+        others = [s for s in scored if (s.hit.passage.id, s.j) not in stated]
+        return facts + others, stated
 
     def whole(self, p: Passage, j: int, cos: float, fact_kind: str | None = None
               ) -> list[Span] | None:

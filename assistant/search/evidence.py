@@ -75,9 +75,12 @@ class EvidenceFinder:
                                          evidence.provisions)
             hits = pool[:k]
         if fact:
-            pool = pool + self.retriever.sentence_hits(query.vector, self.fact_sentences,
-                                                       query.doc_ids,
-                                                       {h.passage.id for h in pool})
+            # the passages of the corpus's closest sentences weigh in the sentence scores as
+            # the last passage retrieved does (with no fused score of their own they would
+            # lose the whole passage-rank weight to every retrieved sentence)
+            last = min((h.score for h in pool), default=0.0)
+            pool = pool + [replace(h, score=last) for h in self.retriever.sentence_hits(
+                query.vector, self.fact_sentences, query.doc_ids, {h.passage.id for h in pool})]
         evidence.hits = hits
         evidence.sentences = score_sentences(self.index, self.retriever.nodes, pool, query,
                                              self.settings)

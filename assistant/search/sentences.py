@@ -34,9 +34,16 @@ _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fif
                  "|billion")
 # what a sentence stating a fact of each kind carries (a person or named body: see
 # `name_words`)
+# a date to the day ("26th September 2012", "1 april 2013", "20 April 2012"): a month
+# next to a day's number, in any case (documents print "april" too)
+_DAY_DATE = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
+                       rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b", re.I)
 _CARRIES = {
-    "date": re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
-                       re.I),
+    # a year, a day's ordinal, a month next to a number, or a month written capitalised
+    # ("From November"); "may" alone is the verb
+    "date": re.compile(rf"\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b|{_DAY_DATE.pattern}"
+                       rf"|\b(?i:{_MONTHS})\s+(?:19|20)\d\d\b"
+                       rf"|\b(?!May\b)(?:{_MONTHS.title()})\b"),
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|half|quarter|third|dozen|per ?cent"
                          r"|percent)\b", re.I),
     "duration": re.compile(
@@ -191,6 +198,17 @@ def states_fact(kind: str | None, text: str, sentences, j: int,
     return j > 0 and is_dateline(kind, text[slice(*sentences[j - 1])])
 
 
+def to_the_day(kind: str | None, text: str, sentences, j: int) -> bool:
+    """True when sentence j, or the dateline above it, gives a date to the day: a question
+    asking when is answered better by "26th September 2012" than by a year in passing."""
+    if kind != "date":
+        return False
+    if _DAY_DATE.search(text, *sentences[j]):
+        return True
+    return j > 0 and is_dateline(kind, text[slice(*sentences[j - 1])]) and bool(
+        _DAY_DATE.search(text, *sentences[j - 1]))
+
+
 class SentenceNode(NodeWithScore):
     """Sentence `j` of a retrieved passage's node, scored for the answer."""
 
@@ -242,8 +260,11 @@ class SentenceReranker(BaseNodePostprocessor):
             for j, c in enumerate(cos.tolist()):
                 s, e = p.sentences[j]
                 reference = w.reference_penalty if _REFERENCE.search(text, s, e) else 0.0
-                fact = (w.fact_bonus if states_fact(intent.fact_kind, text, p.sentences, j, names)
-                        else 0.0)
+                fact = 0.0
+                if states_fact(intent.fact_kind, text, p.sentences, j, names):
+                    fact = w.fact_bonus
+                    if intent.fact_kind == "date" and not to_the_day("date", text, p.sentences, j):
+                        fact *= w.year_date_share
                 lexical = w.sentence_lexical_weight * word_share(
                     asked, sentence_words(index, _with_referent(text, p.sentences, j)))
                 score = (c + w.rank_weight * n.score / top + fact + lexical
