@@ -4,6 +4,7 @@ and the one English stemmer every lexical step uses."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 _YEAR = re.compile(r"\b((?:19|20)\d{2})(?:\s*[/\u2013-]\s*(\d{2}))?\b")
@@ -70,10 +71,18 @@ def acronyms(texts) -> set[str]:
     return found
 
 
-def lexicon(docs) -> dict[str, list[str]]:
+def lexicon(docs) -> dict[str, set[str]]:
     """What the documents (their text and titles) write, for telling whether a question's
     specifics are in them: every word and number, and every word of capitals. Written
     with an index build (a scan of every document's text takes seconds at a million
-    passages), else made when the index is loaded."""
+    passages: `write_lexicon`, `read_lexicon`), else made when the index is loaded."""
     texts = [d.text for d in docs] + [d.title for d in docs]
-    return {"words": sorted(vocabulary(texts)), "capitals": sorted(acronyms(texts))}
+    return {"words": vocabulary(texts), "capitals": acronyms(texts)}
+
+
+def write_lexicon(path, lex: dict[str, set[str]]) -> None:
+    path.write_text(json.dumps({k: sorted(v) for k, v in lex.items()}), encoding="utf-8")
+
+
+def read_lexicon(path) -> dict[str, set[str]]:
+    return {k: set(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}

@@ -124,7 +124,7 @@ def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work
     from assistant.search.embed import embedder_for
     from assistant.search.index import STORED_VECTORS, embed_text, load_index
     from assistant.search.stores import EXACT_SEARCH_MAX, make_bm25, make_faiss
-    from assistant.text import lexicon
+    from assistant.text import lexicon, write_lexicon
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)
@@ -151,8 +151,8 @@ def build(n: int, base_index: Path, questions: list[str], kinds: list[str], work
     with Timer() as texts_t:
         syn_passages, syn_docs, syn_texts = synthetic_passages(real, n)
     with Timer() as lexicon_t:  # as an ingest writes it (assistant.text.lexicon)
-        (work / "lexicon.json").write_text(json.dumps(
-            lexicon([*real.documents.values(), *syn_docs.values()])))
+        write_lexicon(work / "lexicon.json",
+                      lexicon([*real.documents.values(), *syn_docs.values()]))
     real_texts = [embed_text(p, real.documents[p.doc_id]) for p in real.passages]
     with Timer() as bm25_t:
         bm25 = make_bm25([p.id for p in real.passages] + [p.id for p in syn_passages],
@@ -175,6 +175,7 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
     from assistant.search.index import IndexData, load_index
     from assistant.search.persist import mapped_vectors
     from assistant.search.stores import load_bm25
+    from assistant.text import read_lexicon
     from bench.common import bench_settings
 
     settings = bench_settings(base_index)
@@ -196,7 +197,7 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
         before = rss_mib()
         syn_passages, syn_docs, _ = synthetic_passages(real, n)
         passages_mib = rss_mib() - before
-        lex = json.loads((work / "lexicon.json").read_text())
+        lex = read_lexicon(work / "lexicon.json")
     last = int(real.sentence_offsets[-1])
     offsets = np.concatenate([real.sentence_offsets,
                               last + np.arange(1, n + 1, dtype=np.int64)])

@@ -92,7 +92,7 @@ class Judge:
         self.how_to_penalty = how_to_penalty
         self.now_penalty = now_penalty
         lex = getattr(index, "lexicon", None) or lexicon(docs)
-        self._vocab, self._capitals = set(lex["words"]), set(lex["capitals"])
+        self._vocab, self._capitals = lex["words"], lex["capitals"]  # shared, not copied
         self._known_years = set(years_in(" ".join(f"{d.title} {d.short_title} {d.date}"
                                                   for d in docs)))
 

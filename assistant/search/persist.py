@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import IndexMismatchError
-from assistant.text import lexicon
+from assistant.text import lexicon, read_lexicon, write_lexicon
 from assistant.types import ConsultationQuestion, Document, Objective, Passage, Provision
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def write_records(folder: Path, docs: list[Document], passages: list[Passage],
     np.savez(folder / "vectors.npz", objectives=vectors.objectives,
              objective_headings=vectors.headings, sentence_offsets=vectors.sentence_offsets)
     (folder / "cache_keys.json").write_text(json.dumps(keys))
-    (folder / "lexicon.json").write_text(json.dumps(lexicon(docs)))
+    write_lexicon(folder / "lexicon.json", lexicon(docs))
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -201,7 +201,7 @@ def read_build(build: Path, manifest: dict) -> IndexData:
         questions = [ConsultationQuestion(**r) for r in read_jsonl(build / "questions.jsonl")]
         provisions = ([Provision.from_dict(r) for r in read_jsonl(build / "provisions.jsonl")]
                       if (build / "provisions.jsonl").exists() else [])
-        lex = (json.loads((build / "lexicon.json").read_text(encoding="utf-8"))
+        lex = (read_lexicon(build / "lexicon.json")
                if (build / "lexicon.json").exists() else None)  # older builds: made at load
         p_vecs, s_vecs = (mapped_vectors(build / f) for f in VECTOR_FILES)
         with np.load(build / "vectors.npz") as z:
