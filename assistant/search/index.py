@@ -11,6 +11,7 @@ Layout of `index/`:
         vectors.npz         objective and heading vectors (float32), sentence offsets
         faiss.index         dense index (llama-index FaissVectorStore)
         bm25/               lexical index (llama-index BM25Retriever)
+        lexicon.json        the documents' words and words of capitals (the refusal judge)
 
 A build is written aside and only then made CURRENT, so a failed or killed build never
 damages the index in use; unchanged text is never re-embedded (files: search/persist.py).
