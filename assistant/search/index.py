@@ -10,8 +10,7 @@ Layout of `index/`:
         passage_vectors.npy, sentence_vectors.npy: float16, unit length, memory-mapped
         vectors.npz         objective and heading vectors (float32), sentence offsets
         faiss.index         dense index (llama-index FaissVectorStore)
-        bm25/               lexical index (llama-index BM25Retriever)
-        lexicon.json        the documents' words and words of capitals (the refusal judge)
+        bm25/               lexical index (llama-index BM25Retriever); lexicon.json: words
 
 A build is written aside and only then made CURRENT, so a failed or killed build never
 damages the index in use; unchanged text is never re-embedded (files: search/persist.py).
