@@ -82,6 +82,13 @@ def peak_rss_mib() -> float:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def rss_split_mib() -> dict[str, float | None]:
+    """Resident memory by kind, MiB: the process's own ("anon": heap, arrays, objects) and
+    pages of memory-mapped files ("file": vectors and BM25 arrays read from the index, which
+    the kernel can drop and read again)."""
+    return {"anon": _proc_status_mib("RssAnon"), "file": _proc_status_mib("RssFile")}
+
+
 def rss_mib() -> float:
     """Current resident memory of this process, MiB."""
     rss = _proc_status_mib("VmRSS")

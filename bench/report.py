@@ -252,6 +252,14 @@ def render(r: dict) -> str:
               "| part | MiB |", "|---|---|"]
         L += [f"| {name} | {value:,.0f} |" for name, value in parts]
         L.append(f"| **total** | **{mem['process_rss_mib']:,.0f}** |")
+        loaded, asked = mem.get("split_after_load_mib"), mem.get("split_after_questions_mib")
+        if loaded and asked and None not in (*loaded.values(), *asked.values()):
+            L += ["", f"By kind: after loading, {loaded['anon']:,.0f} MiB is the process's own "
+                  f"memory and {loaded['file']:,.0f} MiB pages of memory-mapped index files; "
+                  f"after the {big['ask_ms']['n']} questions, {asked['anon']:,.0f} and "
+                  f"{asked['file']:,.0f} MiB. The mapped pages are the rows questions "
+                  "scored; the kernel drops them under memory pressure and reads them again "
+                  "when needed."]
     L += findings(r)
     L += ["", "## Raw figures", "", "Every number above, and more, is written as JSON to "
           "`$BENCH_TMP/last-run.json` (default /tmp/assistant-bench) by each run.", ""]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Timer, peak_rss_mib, rss_mib, summary_ms
+from bench.common import Timer, peak_rss_mib, rss_mib, rss_split_mib, summary_ms
 
 DIM_NOISE = 0.03
 
@@ -211,12 +211,14 @@ def query(n: int, base_index: Path, questions: list[str], ask_questions: int,
     with Timer() as init:
         assistant = Assistant(settings, index=index, embedder=embedder)
     gc.collect()
-    loaded_rss = rss_mib()
+    loaded_rss, loaded_split = rss_mib(), rss_split_mib()
     timings = _latencies(assistant, embedder, questions[:ask_questions], settings.k)
     return {
         "chosen_type": type(store.client).__name__, "load_s": load.s,
         "assistant_init_s": init.s, **timings,
         "memory": {"process_rss_mib": loaded_rss, "after_questions_rss_mib": rss_mib(),
+                   "split_after_load_mib": loaded_split,
+                   "split_after_questions_mib": rss_split_mib(),
                    "before_corpus_rss_mib": start_rss, "peak_rss_mib": peak_rss_mib(),
                    "passage_vectors_mib": vectors.nbytes / 2**20,
                    "sentence_vectors_mib": sentence_vectors.nbytes / 2**20,
