@@ -51,7 +51,8 @@ BACK_REFERENCE = re.compile(
 )
 
 
-_WORD = re.compile(r"[a-z0-9]+")
+# a lower-case word or number, as the lexicon holds them
+WORD = re.compile(r"[a-z0-9]+")
 _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 
 
@@ -59,7 +60,7 @@ def vocabulary(texts) -> set[str]:
     """Lower-case words and comma-free numbers of the given texts."""
     vocab: set[str] = set()
     for text in texts:
-        vocab.update(_WORD.findall(text.lower().replace(",", "")))
+        vocab.update(WORD.findall(text.lower().replace(",", "")))
     return vocab
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answer.judge import Judge, acronyms, known_name, vocabulary
+from assistant.answer.judge import Judge, known_name
 from assistant.answer.query import intent_of
 from assistant.evaluate.refusal import Case, cross_validate, fit, fit_logistic, questions
 from assistant.evaluate.sets import question_key, registered_sets
+from assistant.text import acronyms, vocabulary
 
 
 @pytest.mark.parametrize("question,how_to,now", [

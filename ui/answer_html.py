@@ -143,19 +143,20 @@ def _provisions(answer: Answer, index, show_scores: bool, related_floor: float) 
     quoted = {c.doc_id for c in answer.citations}
     shown = [m for m in answer.provisions if m.kind is not ProvisionKind.OBJECTIVE
              and (m.falls_under or (m.doc_id in quoted and m.score >= related_floor))][:3]
+    by_id = {p.id: p for p in index.provisions} if shown else {}
     parts: list[str] = []
     for falls, heading in ((True, "Rights, pledges and other provisions it falls under"),
                            (False, "Related rights, pledges and other provisions")):
         group = [m for m in shown if m.falls_under == falls]
         if group:
             parts.append(f"<h3>{heading}</h3>")
-            parts += [_provision(m, index, show_scores) for m in group]
+            parts += [_provision(m, index, by_id.get(m.id), show_scores) for m in group]
     return parts
 
 
-def _provision(m: ProvisionMatch, index, show_scores: bool) -> str:
+def _provision(m: ProvisionMatch, index, provision, show_scores: bool) -> str:
+    """One provision card: its summary, opening to where it is and its full text."""
     doc = index.documents.get(m.doc_id)
-    provision = next((p for p in index.provisions if p.id == m.id), None)
     where = location(m.section, None, m.page)
     line = " · ".join(x for x in (doc.title if doc else m.doc_id, where) if x)
     text = provision.text if provision is not None else m.title

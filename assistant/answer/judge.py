@@ -32,15 +32,12 @@ the glossary added.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.text import acronyms, lexicon, vocabulary, years_in  # noqa: F401 (API)
+from assistant.text import WORD, lexicon, years_in
 from assistant.types import Hit, Query, Specifics
-
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -53,10 +50,16 @@ class Verdict:
     evidence: float = 0.0  # `best` less the penalties for the kind of question
 
 
+def penalised(best: float, how_to: bool, now: bool, how_to_penalty: float,
+              now_penalty: float) -> float:
+    """A question's evidence: its best similarity less the penalty of each kind it is."""
+    return best - how_to_penalty * how_to - now_penalty * now
+
+
 def known_name(words, vocab: set[str], capitals: set[str]) -> bool:
     """True when the documents hold every word of a proper name (its punctuation aside),
     or write its initials as a word of capitals ("European Union": "EU")."""
-    words = ["".join(_WORD.findall(w.lower())) for w in words]
+    words = ["".join(WORD.findall(w.lower())) for w in words]
     words = [w for w in words if w]
     if all(w in vocab for w in words):
         return True
@@ -108,7 +111,8 @@ class Judge:
     def evidence(self, query: Query, best: float) -> float:
         """The best similarity less the penalties for the kind of question it is."""
         cues = query.intent.cues
-        return best - self.how_to_penalty * ("how_to" in cues) - self.now_penalty * ("now" in cues)
+        return penalised(best, "how_to" in cues, "now" in cues, self.how_to_penalty,
+                         self.now_penalty)
 
     def best_part(self, part_vectors: np.ndarray, scored) -> float:
         """The best cosine of one of the question's parts and one of the scored sentences."""
@@ -117,11 +121,16 @@ class Judge:
         vectors = np.asarray(ix.sentence_vectors[np.asarray(rows)], dtype=np.float32)
         return float((vectors @ np.asarray(part_vectors, dtype=np.float32).T).max())
 
+    def weigh_evidence(self, query: Query, evidence) -> tuple[float, list[str]]:
+        """`weigh` over the sentences of the retrieved passages only (not those of passages
+        drawn in for their sentences alone)."""
+        in_hits = {h.passage.id for h in evidence.hits}
+        return self.weigh(query, evidence.hits,
+                          [s for s in evidence.sentences if s.hit.passage.id in in_hits])
+
     def judge(self, query: Query, evidence) -> Verdict:
         """Refuse on weak evidence or unknown specifics, unless an objective is named."""
-        in_hits = {h.passage.id for h in evidence.hits}
-        best, missing = self.weigh(query, evidence.hits,
-                                   [s for s in evidence.sentences if s.hit.passage.id in in_hits])
+        best, missing = self.weigh_evidence(query, evidence)
         score = self.evidence(query, best)
         refused = not evidence.named and (score < self.threshold or bool(missing))
         return Verdict(refused=refused, best=best, missing=tuple(missing), evidence=score)

@@ -32,6 +32,9 @@ from assistant.types import FactKind, Intent, ProvisionKind, Query, Specifics
 
 # ---------------------------------------------------------------------------- intent rules
 
+# the nouns of a quantity asked for: "what is the cost of ...", "what was the budget"
+_QUANTITY = (r"(?:cost|budget|price|amount|rate|figure|total|size|gap|number|percentage"
+             r"|proportion)s?\b")
 # A question that asks for one fact (a number, a date, a person) wants the passage that
 # states it, not an objective's whole narrative. The wh-phrase opens the question, or
 # follows a leading "In the draft mandate, ..." style clause, a "Can you tell me ..." or
@@ -48,7 +51,7 @@ _FACTOID = re.compile(
     r"|what (?:date|year|day|proportion|percentage|share|number|period|age|amount)"
     r"|what(?:'s|\u2019s| is| was)? the (?:deadline|(?:last|closing|final) (?:date|day))"
     r"|what(?:'s|\u2019s| is| was| are| were)? (?:the |its |their )?(?:[\w'\u2019]+ ){0,2}?"
-    r"(?:cost|budget|price|amount|rate|figure|total|size|gap|number|percentage|proportion)s?\b"
+    + _QUANTITY +
     r"|what(?:'s|\u2019s| is| was| are| were)? the names? of"
     r"|which (?:years?|acts?|dates?|laws?|legislation|organi[sz]ations?|bod(?:y|ies)"
     r"|ministers?)"
@@ -70,8 +73,7 @@ _FACT_KINDS = [
     (FactKind.NUMBER, False, re.compile(
         r"\bhow (?:many|much|big|old|far)\b"
         r"|\bwhat (?:proportion|percentage|share|number|age|amount)\b"
-        r"|^\W*what\S* (?:[\w'\u2019]+ ){0,4}?(?:cost|budget|price|amount|rate|figure|total"
-        r"|size|gap|number|percentage|proportion)s?\b",
+        r"|^\W*what\S* (?:[\w'\u2019]+ ){0,4}?" + _QUANTITY,
         re.I)),
     (FactKind.PERSON, True, re.compile(
         r"\b(?:who|whom|whose|which (?:organi[sz]ations?|bod(?:y|ies)|ministers?)"

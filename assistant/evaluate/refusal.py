@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer.judge import penalised
 from assistant.evaluate.sets import EVAL_DIR, load_items
 
 CALIBRATION = EVAL_DIR / "calibration.jsonl"
@@ -53,7 +54,7 @@ class Decision:
     now_penalty: float
 
     def evidence(self, c: Case) -> float:
-        return c.best - self.how_to_penalty * c.how_to - self.now_penalty * c.now
+        return penalised(c.best, c.how_to, c.now, self.how_to_penalty, self.now_penalty)
 
     def refuses(self, c: Case) -> bool:
         return self.evidence(c) < self.threshold
@@ -80,9 +81,7 @@ def observe(assistant, question: str, answerable: bool) -> Case:
     """What the judge sees for one question, found as `Assistant.ask` finds it."""
     query = assistant.query(question)
     evidence = assistant.finder.find(query, assistant.settings.k)
-    in_hits = {h.passage.id for h in evidence.hits}
-    best, missing = assistant.judge.weigh(
-        query, evidence.hits, [s for s in evidence.sentences if s.hit.passage.id in in_hits])
+    best, missing = assistant.judge.weigh_evidence(query, evidence)
     cues = query.intent.cues
     return Case(question, answerable, best, "how_to" in cues, "now" in cues,
                 decided=bool(missing) or bool(evidence.named))

@@ -176,30 +176,28 @@ def _drop_furniture(pages: list[list[Line]], heights: list[float], labels: list[
         h = heights[i]
         return [x for x in pages[i] if x.bottom < EDGE * h or x.top > (1 - EDGE) * h]
 
-    counts: Counter[str] = Counter()
-    offsets: Counter[int] = Counter()
-    for i in range(len(pages)):
-        counts.update({_key(x.text) for x in edges(i)})
-        for x in edges(i):
-            number = _edge_number(x.text)
-            if number is not None:
-                offsets[number - i] += 1
-    repeated = {k for k, n in counts.items() if k and n >= max(2, 0.3 * len(pages))}
-    outer = [_outermost(pages[i], heights[i]) for i in range(len(pages))]
-    affixes = Counter(a for i, lines in enumerate(outer) for x in lines
-                      for a in set(_affixes(x, heights[i])))
-    running = {a for a, n in affixes.items() if n >= max(2, 0.3 * len(pages))}
+    enough = max(2, 0.3 * len(pages))  # pages a wording or a number must be seen on
+    edge_lines = [edges(i) for i in range(len(pages))]
+    numbers = {id(x): _edge_number(x.text) for lines in edge_lines for x in lines}
+    # each page's outermost lines with the affixes of their wording
+    outer = [{id(x): set(_affixes(x, heights[i])) for x in _outermost(pages[i], heights[i])}
+             for i in range(len(pages))]
+    counts = Counter(k for lines in edge_lines for k in {_key(x.text) for x in lines})
+    offsets = Counter(numbers[id(x)] - i for i, lines in enumerate(edge_lines) for x in lines
+                      if numbers[id(x)] is not None)
+    affixes = Counter(a for page in outer for found in page.values() for a in found)
+    repeated = {k for k, n in counts.items() if k and n >= enough}
+    running = {a for a, n in affixes.items() if n >= enough}
     offset = offsets.most_common(1)[0] if offsets else (1, 0)
-    shift = offset[0] if offset[1] >= max(2, 0.3 * len(pages)) or len(pages) == 1 else 1
+    shift = offset[0] if offset[1] >= enough or len(pages) == 1 else 1
     out = []
     for i, lines in enumerate(pages):
-        edge = {id(x) for x in edges(i)}
+        edge = {id(x) for x in edge_lines[i]}
         kept = []
         for x in lines:
-            number = _edge_number(x.text) if id(x) in edge else None
-            numbered = number is not None and number - i == shift
-            runs = x in outer[i] and bool(set(_affixes(x, heights[i])) & running)
-            if id(x) in edge and (numbered or runs or _key(x.text) in repeated) and len(pages) > 1:
+            if id(x) in edge and len(pages) > 1 and (
+                    (numbers[id(x)] is not None and numbers[id(x)] - i == shift)
+                    or outer[i].get(id(x), set()) & running or _key(x.text) in repeated):
                 dropped["running headers and footers" if re.search("[A-Za-z]", x.text)
                         else "page numbers"] += 1
                 continue

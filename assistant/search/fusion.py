@@ -154,17 +154,9 @@ class ObjectiveGroup(BaseNodePostprocessor):
             return nodes
         vector = np.asarray(query_bundle.embedding, dtype=np.float32)
         ranked, cos = semantic_ranking(ix, vector, rows)
-        fused = {by_id[n.node.node_id]: n.score for n in nodes}
-        dense = {by_id[n.node.node_id]: n.dense for n in nodes}
-        bm25 = {by_id[n.node.node_id]: n.bm25 for n in nodes}
-        dense.update(cos)
         group = [rows[0], *(r for r in ranked if r != rows[0])]
-        for rank, row in enumerate(group, start=1):
-            fused[row] = fused.get(row, 0.0) + self._weight / (self._rrf_k + rank)
-        first = by_id[nodes[0].node.node_id]
-        rest = sorted((r for r in fused if r != first), key=lambda r: (-fused[r], -dense[r]))
-        return [FusedNode(node=self._nodes.node(ix.passages[r].id), score=fused[r],
-                          dense=dense[r], bm25=bm25.get(r, 0.0)) for r in [first, *rest]]
+        return fuse_group(ix, self._nodes, nodes, group, cos, self._rrf_k, self._weight,
+                          keep_first=True)
 
 
 class StatementGroup(BaseNodePostprocessor):
@@ -193,15 +185,27 @@ class StatementGroup(BaseNodePostprocessor):
         if not nodes or not self._rows or query_bundle is None:
             return nodes
         vector = np.asarray(query_bundle.embedding, dtype=np.float32)
-        by_id = ix.by_id
-        fused = {by_id[n.node.node_id]: n.score for n in nodes}
-        dense = {by_id[n.node.node_id]: n.dense for n in nodes}
-        bm25 = {by_id[n.node.node_id]: n.bm25 for n in nodes}
-        dense.update({r: c for r, c in zip(self._rows, (ix.passage_vectors[self._rows]
-                                                        @ vector).tolist(), strict=True)
-                      if r not in dense})
-        for rank, row in enumerate(self._rows, start=1):
-            fused[row] = fused.get(row, 0.0) + self._weight / (self._rrf_k + rank)
-        order = sorted(fused, key=lambda r: (-fused[r], -dense[r]))
-        return [FusedNode(node=self._nodes.node(ix.passages[r].id), score=fused[r],
-                          dense=dense[r], bm25=bm25.get(r, 0.0)) for r in order]
+        known = {ix.by_id[n.node.node_id] for n in nodes}
+        cos = {r: c for r, c in zip(self._rows, (ix.passage_vectors[self._rows]
+                                                 @ vector).tolist(), strict=True)
+               if r not in known}
+        return fuse_group(ix, self._nodes, nodes, self._rows, cos, self._rrf_k, self._weight)
+
+
+def fuse_group(ix, passage_nodes: PassageNodes, nodes: list[NodeWithScore], group: list[int],
+               cos: dict[int, float], rrf_k: int, weight: float, keep_first: bool = False
+               ) -> list[FusedNode]:
+    """`nodes` (fused nodes, best first) with the ranking `group` (passage rows, best first)
+    fused in at `weight`; `cos` gives the passage cosine of group rows, taking precedence.
+    With `keep_first`, the node ranked first before stays first."""
+    by_id = ix.by_id
+    fused = {by_id[n.node.node_id]: n.score for n in nodes}
+    dense = {by_id[n.node.node_id]: n.dense for n in nodes}
+    bm25 = {by_id[n.node.node_id]: n.bm25 for n in nodes}
+    dense.update(cos)
+    for rank, row in enumerate(group, start=1):
+        fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank)
+    first = [by_id[nodes[0].node.node_id]] if keep_first else []
+    rest = sorted((r for r in fused if r not in first), key=lambda r: (-fused[r], -dense[r]))
+    return [FusedNode(node=passage_nodes.node(ix.passages[r].id), score=fused[r],
+                      dense=dense[r], bm25=bm25.get(r, 0.0)) for r in [*first, *rest]]

@@ -13,8 +13,8 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.search.index import IndexData
-from assistant.search.stores import bm25_scores
-from assistant.text import stemmer, years_in
+from assistant.search.stores import lexical_index, relative_bm25
+from assistant.text import years_in
 from assistant.types import Objective, Query
 
 # Words that name the documents themselves say nothing about an objective's topic.
@@ -38,9 +38,6 @@ class ObjectiveMapper:
     """
 
     def __init__(self, index: IndexData, settings: Settings) -> None:
-        from assistant.search.stores import quiet_bm25s
-
-        bm25s = quiet_bm25s()
         self.index = index
         self.heading_weight = settings.heading_weight
         self.lexical_weight = settings.lexical_weight
@@ -63,12 +60,7 @@ class ObjectiveMapper:
         texts = [f"{o.section.heading}\n{o.text}\n"
                  + " ".join(index.passages[r].text for r in rows)
                  for o, rows in zip(self.objectives, intro_rows, strict=True)]
-        self._bm25 = None
-        if texts:
-            tokens = bm25s.tokenize(texts, stopwords="english", stemmer=stemmer(),
-                                    show_progress=False)
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(tokens, show_progress=False)
+        self._bm25 = lexical_index(texts)
         self._doc_of = np.array([o.doc_id for o in self.objectives])
         self._row = {o.id: i for i, o in enumerate(self.objectives)}
         self._doc_years = {
@@ -94,7 +86,8 @@ class ObjectiveMapper:
         if not n:
             return []
         raw = self._dense(np.asarray(query.vector)[None, :])[0] - self.hub_weight * self._hub
-        raw += self.lexical_weight * self._lexical(query.expanded)
+        raw += self.lexical_weight * relative_bm25(self._bm25, query.expanded, n,
+                                                   drop=_DOCUMENT_WORDS)
         score = np.clip(raw / self.max_score, 0.0, 1.0)
         number = query.intent.objective_number
         if number is not None:
@@ -145,14 +138,3 @@ class ObjectiveMapper:
             if titled:
                 named.add(max(titled, key=lambda d: self._dates.get(d, "")))
         return np.isin(self._doc_of, list(named))
-
-    def _lexical(self, query: str) -> np.ndarray:
-        """BM25 scores of the objectives' texts and narratives, best = 1."""
-        out = np.zeros(len(self.objectives), dtype=np.float32)
-        if self._bm25 is None:
-            return out
-        scores = bm25_scores(self._bm25, query, drop=_DOCUMENT_WORDS)
-        if scores is None:
-            return out
-        top = float(scores.max())
-        return (scores / top).astype(np.float32) if top > 0 else out

@@ -12,8 +12,7 @@ import re
 import numpy as np
 
 from assistant.config import Settings
-from assistant.search.stores import bm25_scores, quiet_bm25s
-from assistant.text import stemmer
+from assistant.search.stores import lexical_index, relative_bm25
 from assistant.types import (
     ConsultationQuestion,
     Document,
@@ -111,7 +110,8 @@ class ProvisionRanker:
         one kind and favour the `kinds` the question asks about (see `balanced`)."""
         if not self.provisions:
             return []
-        score = self._vectors @ vector + self.lexical_weight * self._lexical(terms)
+        score = self._vectors @ vector + self.lexical_weight * relative_bm25(
+            self._bm25, terms, len(self.provisions))
         allowed = (np.isin(self._doc_of, list(doc_ids)) if doc_ids
                    else np.ones(len(self.provisions), dtype=bool))
         asked = np.isin([p.kind for p in self.provisions], list(kinds))
@@ -120,26 +120,6 @@ class ProvisionRanker:
         order = balanced(order, [self.provisions[i].kind for i in order], self.shown,
                          self.kind_cap)
         return [(self.provisions[i], float(score[i])) for i in order[:k]]
-
-
-    def _lexical(self, terms: str) -> np.ndarray:
-        """BM25 scores of the provisions for `terms`, best = 1 (zeros when none match)."""
-        out = np.zeros(len(self.provisions), dtype=np.float32)
-        scores = bm25_scores(self._bm25, terms) if self._bm25 is not None and terms else None
-        if scores is None or float(scores.max()) <= 0:
-            return out
-        return (scores / float(scores.max())).astype(np.float32)
-
-
-def lexical_index(texts: list[str]):
-    """A bm25s index of `texts` (English stop words, the one stemmer), None for no texts."""
-    if not texts:
-        return None
-    bm25s = quiet_bm25s()
-    model = bm25s.BM25()
-    model.index(bm25s.tokenize(texts, stopwords="english", stemmer=stemmer(),
-                               show_progress=False), show_progress=False)
-    return model
 
 
 def balanced(order: list[int], kinds: list[ProvisionKind], shown: int, cap: int) -> list[int]:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from llama_index.core.vector_stores.types import MetadataFilters
 
 __all__ = ["EXACT_SEARCH_MAX", "FileStore", "Store", "bm25_scores", "doc_filter",
-           "filtered_docs", "load_bm25", "make_bm25", "make_faiss", "quiet_bm25s"]
+           "filtered_docs", "lexical_index", "load_bm25", "make_bm25", "make_faiss",
+           "quiet_bm25s", "relative_bm25"]
 
 # above this many passages IVF replaces exact search (BENCHMARKS.md); `Settings.exact_search_max`
 EXACT_SEARCH_MAX = Settings.model_fields["exact_search_max"].default
@@ -123,6 +124,29 @@ def bm25_scores(model, terms: str, token_pattern: str = _TOKEN_PATTERN,
                             show_progress=False)[0]
     tokens = [t for t in tokens if t in model.vocab_dict and t not in drop]
     return model.get_scores(tokens) if tokens else None
+
+
+def lexical_index(texts: list[str]):
+    """A bm25s index of `texts` tokenised as `bm25_scores` reads them (English stop words,
+    the one stemmer); None for no texts."""
+    if not texts:
+        return None
+    bm25s = quiet_bm25s()
+    model = bm25s.BM25()
+    model.index(bm25s.tokenize(texts, stopwords="english", stemmer=stemmer(),
+                               show_progress=False), show_progress=False)
+    return model
+
+
+def relative_bm25(model, terms: str, n: int, drop: frozenset[str] = frozenset()
+                  ) -> np.ndarray:
+    """BM25 scores of the `n` texts of `model` (None: no texts) for `terms`, best = 1;
+    zeros when no term matches."""
+    out = np.zeros(n, dtype=np.float32)
+    scores = bm25_scores(model, terms, drop=drop) if model is not None and terms else None
+    if scores is None or float(scores.max()) <= 0:
+        return out
+    return (scores / float(scores.max())).astype(np.float32)
 
 
 def doc_filter(doc_ids: Sequence[str] | None) -> MetadataFilters | None:
