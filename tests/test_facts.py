@@ -39,6 +39,13 @@ from assistant.types import FactKind
     ("Which years does the first mandate run for?", FactKind.DATE),
     ("Which laws set up the Board?", FactKind.LAW),
     ("Which bodies will the Board work with?", FactKind.PERSON),
+    # asked after the context people give first: a sentence, or a clause setting a scene
+    ("I volunteer with ex-offenders. What proportion of prisoners are unwell?",
+     FactKind.NUMBER),
+    ("Once NICE recommends a drug, how long can the NHS take to fund it?",
+     FactKind.DURATION),
+    ("If I can't consent to treatment myself, who can agree to it for me?",
+     FactKind.PERSON),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)
@@ -48,6 +55,9 @@ def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
 @pytest.mark.parametrize("question", [
     "What is the mandate?", "What are the objectives?",
     "What does the mandate say about the cost of care?", "Can you tell me about carers?",
+    # "when" setting the scene is not "when" asking for a date
+    "When I see my GP about my back, should they ask about my smoking?",
+    "When I left the ward they gave me a card. What is that for?",
 ])
 def test_questions_about_a_topic_are_not_questions_for_one_fact(question):
     assert not asks_for_fact(question)

@@ -84,6 +84,14 @@ _FACT_KINDS = [
 _YES_NO = re.compile(r"^\W*(?:do|does|did|is|are|was|were|am|can|could|will|would|should"
                      r"|shall|must|may|might|has|have|had)\b", re.I)
 _FIRST_WORDS = re.compile(r"^\W*(?:\w+\W+){0,7}")
+# where one sentence of a question ends and the next begins
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'\u2018\u201c(]?[A-Z])")
+# a leading clause that sets a scene ("When I see my GP, ...", "Once NICE recommends a
+# drug, ..."), not a question's own "When does ...?" or "If so, which ...?"
+_SUBORDINATE = re.compile(
+    r"^\W*(?:when|whenever|once|if|after|before|while|as soon as|now that)\s+"
+    r"(?!(?:do|does|did|is|are|was|were|will|would|can|could|should|shall|must|may|might"
+    r"|has|have|had|which|what|how|who|when|so)\b)[^?,;:]*[,;:]\s+", re.I)
 _OBJECTIVE_WORDS = re.compile(
     r"\b(objectives?|goals?|aims?|priorit(?:y|ies)|ambitions?|commitments?)\b", re.I
 )
@@ -148,9 +156,19 @@ _CURRENT = re.compile(r"\b(?:current|latest|most recent|newest)\s+([A-Za-z]+)(?:
                       re.I)
 
 
+def asking_clause(question: str) -> str:
+    """The clause a question asks in, without the context people put before it: sentences
+    that tell ("I volunteer with ex-offenders. What proportion of prisoners ...?" asks in
+    its second sentence) and a leading subordinate clause ("Once NICE recommends a drug,
+    how long ...?", "When I see my GP about my back, should they ...?")."""
+    sentences = _SENTENCE_BREAK.split(question.strip())
+    asking = next((s for s in sentences if s.rstrip().endswith("?")), question)
+    return _SUBORDINATE.sub("", asking, count=1)
+
+
 def asks_for_fact(question: str) -> bool:
     """True when the question asks for a single fact: how many, when, who, what date..."""
-    return bool(_FACTOID.search(question))
+    return bool(_FACTOID.search(asking_clause(question)))
 
 
 def is_objective_question(question: str) -> bool:
@@ -167,6 +185,7 @@ def named_number(question: str) -> str | None:
 def fact_kind(question: str) -> FactKind | None:
     """The kind of fact a question asks for (a date, a number, a person or named body):
     the one whose cue comes first; None when it names none."""
+    question = asking_clause(question)
     opening = _FIRST_WORDS.match(question).end()
     found = []
     for kind, opens, rx in _FACT_KINDS:
