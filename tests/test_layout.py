@@ -296,3 +296,26 @@ def test_paragraphs_numbered_three_deep_under_a_numbered_sub_heading(tmp_path):
     assert str(at("trolley daily").section) == "4. Duties and responsibilities > 4.2 Ward managers"
     assert at("audits the logs").paragraph == "4.3"
     assert str(at("audits the logs").section) == "4. Duties and responsibilities"
+
+
+@pytest.mark.parametrize("name", ["finance.pdf", "finance.txt"])
+def test_typeset_ligatures_read_as_their_letters(tmp_path, name):
+    """Fonts with ligatures give "\ufb01" for "fi", in a PDF and in text copied from one:
+    the words must read as "financial" and "flows" for the search to find them."""
+    from pathlib import Path
+
+    import reportlab
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    body = "The trust's \ufb01nancial \ufb02ows are reviewed every month, e\ufb00ectively."
+    if name.endswith(".txt"):
+        (tmp_path / name).write_text(f"1. Financial plan\n\n{body}\n", encoding="utf-8")
+        doc = load_document(SourceFile(tmp_path / name))
+    else:
+        pdfmetrics.registerFont(TTFont("Vera", str(Path(reportlab.__file__).parent / "fonts"
+                                                  / "Vera.ttf")))
+        doc = _made_pdf(tmp_path / name, [[("Vera", 14, 72, 760, "1. Financial plan"),
+                                           ("Vera", 11, 72, 730, body.replace("\ufb00", "ff"))]])
+    assert "financial flows are reviewed every month, effectively" in doc.text
+    assert not set("\ufb00\ufb01\ufb02") & set(doc.text)

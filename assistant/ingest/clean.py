@@ -38,6 +38,10 @@ MANIFEST = "manifest.json"
 
 _SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff\r]")
+# typeset ligatures ("\ufb01nancial", as text copied from a PDF carries them) read as the
+# letters they join, so that the words match a question's and the model's vocabulary
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
+                            "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"})
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,4})\s*$")
 _SUPERSCRIPT = str.maketrans(
     "0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
@@ -156,7 +160,7 @@ def _guess_title(pages: list[str]) -> str:
 
 
 def _normalise_line(line: str) -> str:
-    return _INVISIBLE.sub("", _SPACES.sub(" ", line)).rstrip()
+    return _INVISIBLE.sub("", _SPACES.sub(" ", line)).translate(_LIGATURES).rstrip()
 
 
 class _Cleaner:
