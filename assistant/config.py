@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     rank_weight: float = 0.1
     # gained by a sentence that states the kind of fact asked for (a date for "when")
     fact_bonus: float = 0.15
+    # gained by a sentence of a document the question names by its title ("the lone
+    # working policy": `assistant.answer.naming`)
+    named_document_bonus: float = 0.05
     # ...this share of it for a question asking when, unless the date is given to the day
     # (a year or a month alone is often a date in passing: "limits for 2013/14")
     year_date_share: float = 0.5

@@ -21,6 +21,7 @@ import time
 from assistant.answer.compose import Composer, objective_match
 from assistant.answer.glossary import default_glossary
 from assistant.answer.judge import Judge
+from assistant.answer.naming import DocumentNames
 from assistant.answer.printed import as_printed
 from assistant.answer.query import QueryReader
 from assistant.config import Settings
@@ -56,7 +57,8 @@ class Assistant:
         self.embedder = embedder
         self.glossary = default_glossary()
         self.reader = QueryReader(embedder, self.glossary, self.settings,
-                                  list(self.index.documents))
+                                  list(self.index.documents),
+                                  DocumentNames(self.index.documents.values()))
         self.mapper = ObjectiveMapper(self.index, self.settings)
         ranker = ProvisionRanker(self.index, self.settings)
         self.retriever = Retriever(self.index, embedder, self.settings, self.mapper, ranker)

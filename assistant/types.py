@@ -1,7 +1,6 @@
 """The data that flows through the assistant: files -> Document -> Passage -> Hit -> Answer,
-and a question: text -> Query -> Hits -> Evidence -> Answer.
-
-Internal records are dataclasses; the JSON contract (Citation, Answer...) is pydantic.
+and a question: text -> Query -> Hits -> Evidence -> Answer. Internal records are
+dataclasses; the JSON contract (Citation, Answer...) is pydantic.
 """
 
 from __future__ import annotations
@@ -343,6 +342,7 @@ class Query:
     words: frozenset[str] = frozenset()  # the stemmed content words of `asked`
     part_vectors: Any = None  # unit vectors of its sentences if several (`question_parts`)
     current: str | None = None  # what it names the newest of ("the current mandate": "mandate")
+    named_docs: tuple[str, ...] = ()  # the documents it names by title ("the NHS Constitution")
 
 
 class Citation(BaseModel):

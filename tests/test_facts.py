@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.query import asks_for_fact, fact_kind
+from assistant.answer.asking import asks_for_fact, fact_kind
 from assistant.search.abbreviations import defined_abbreviations
 from assistant.search.sentences import (
     carries,
@@ -44,8 +44,7 @@ from assistant.types import FactKind
      FactKind.NUMBER),
     ("Once NICE recommends a drug, how long can the NHS take to fund it?",
      FactKind.DURATION),
-    ("If I can't consent to treatment myself, who can agree to it for me?",
-     FactKind.PERSON),
+    ("When the consultation has closed, who reads the responses?", FactKind.PERSON),
 ])
 def test_the_kind_of_fact_is_read_from_the_first_cue(question, kind):
     assert asks_for_fact(question)

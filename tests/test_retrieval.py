@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.query import asks_for_fact
+from assistant.answer.asking import asks_for_fact
 from assistant.search.retrieve import Retriever
 
 DRAFT = "draft-mandate-2012"

@@ -262,7 +262,7 @@ def evaluate(assistant, sets: list[EvalSet], baselines: bool = True) -> dict:
     locator = Locator(assistant.index)
     # the same questions read without the glossary
     plain_reader = QueryReader(assistant.embedder, Glossary([]), assistant.settings,
-                               assistant.doc_ids)
+                               assistant.doc_ids, assistant.reader.names)
     systems = retrieval_systems(assistant, baselines)
     results = []
     for evalset in sets:

@@ -74,6 +74,12 @@ class EvidenceFinder:
             pool = self.retriever.search(query, 2 * k if fact else k, evidence.objectives,
                                          evidence.provisions)
             hits = pool[:k]
+        if query.named_docs and not query.doc_ids:
+            # the question names documents by title: their best passages are candidates too
+            named = self.retriever.search(replace(query, doc_ids=query.named_docs), k)
+            last = min((h.score for h in pool), default=0.0)
+            seen = {h.passage.id for h in pool}
+            pool = pool + [replace(h, score=last) for h in named if h.passage.id not in seen]
         if fact:
             # the passages of the corpus's closest sentences weigh in the sentence scores as
             # the last passage retrieved does (with no fused score of their own they would

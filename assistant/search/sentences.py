@@ -4,9 +4,9 @@ The score is the sentence's cosine with the question, plus a little weight from 
 passage's fused rank, plus a share of the question's words that the sentence holds (each
 word weighted by its rarity among the corpus's sentences, so "Confederation" counts and
 "NHS" barely does), plus a little for a sentence that states the kind of fact asked for
-(a date for "when"), less a little for sentences that make poor answers: references (a web
-address), footnotes, and consultation questions when the user is not asking about the
-consultation."""
+(a date for "when") or comes from a document the question names by its title, less a
+little for sentences that make poor answers: references (a web address), footnotes, and
+consultation questions when the user is not asking about the consultation."""
 
 from __future__ import annotations
 
@@ -225,12 +225,13 @@ class SentenceReranker(BaseNodePostprocessor):
     _settings = PrivateAttr()
     _intent = PrivateAttr()
     _words = PrivateAttr()
+    _named = PrivateAttr()
 
     def __init__(self, index, settings: Settings, intent: Intent,
-                 words: frozenset[str] = frozenset()) -> None:
+                 words: frozenset[str] = frozenset(), named: tuple[str, ...] = ()) -> None:
         super().__init__()
         self._index, self._settings, self._intent = index, settings, intent
-        self._words = words
+        self._words, self._named = words, frozenset(named)
 
     @classmethod
     def class_name(cls) -> str:
@@ -254,6 +255,8 @@ class SentenceReranker(BaseNodePostprocessor):
                 continue
             cos = index.sentence_vectors[lo:hi] @ vector
             penalty = w.footnote_penalty if p.kind is PassageKind.FOOTNOTE else 0.0
+            if p.doc_id in self._named:
+                penalty -= w.named_document_bonus
             if p.kind is PassageKind.QUESTION and not intent.about_consultation:
                 penalty += w.question_penalty
             text = index.documents[p.doc_id].text
@@ -280,6 +283,7 @@ def score_sentences(index, nodes, hits: list[Hit], query: Query, settings: Setti
     index's passage nodes (`fusion.PassageNodes`)."""
     hit_of = {h.passage.id: h for h in hits}
     bundle = QueryBundle(query_str=query.asked, embedding=query.vector.tolist())
-    ranked = SentenceReranker(index, settings, query.intent, query.words).postprocess_nodes(
+    ranked = SentenceReranker(index, settings, query.intent, query.words,
+                              query.named_docs).postprocess_nodes(
         [NodeWithScore(node=nodes.node(h.passage.id), score=h.score) for h in hits], bundle)
     return [ScoredSentence(s.score, s.cos, hit_of[s.node.node_id], s.j) for s in ranked]
