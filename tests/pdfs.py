@@ -239,3 +239,44 @@ def leaflet_pdf(path: Path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+# A short trust policy as trusts lay them out: a title page with a document-control table
+# (label and value in two columns), then numbered sections.
+TRUST_POLICY_TITLE = "Safe Staffing Escalation Policy"
+TRUST_POLICY_CONTROL = [("Document reference", "NUR-031"), ("Version", "3.1"),
+                        ("Approved by", "Quality and Safety Committee"),
+                        ("Date approved", "9 February 2024"), ("Review date", "February 2027"),
+                        ("Author", "Head of Patient Safety")]
+
+
+def trust_policy_pdf(path: Path) -> Path:
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica-Bold", 20)
+    c.drawString(72, 760, TRUST_POLICY_TITLE)
+    c.setFont("Helvetica-Bold", 13)
+    c.drawString(72, 700, "Document control")
+    c.setFont("Helvetica", 10)
+    for n, (label, value) in enumerate(TRUST_POLICY_CONTROL):
+        c.drawString(72, 670 - 18 * n, label)
+        c.drawString(250, 670 - 18 * n, value)
+    c.showPage()
+    sections = [("1. Purpose", ["1.1 This policy sets out how wards report and escalate a",
+                                "shortfall of registered nurses on any shift."]),
+                ("2. Escalation", ["2.1 A shortfall of two registered nurses or more is",
+                                   "escalated to the site manager at once.",
+                                   "2.2 The site manager records each escalation in the",
+                                   "staffing log before the end of the shift."])]
+    y = 760
+    for heading, lines in sections:
+        c.setFont("Helvetica-Bold", 13)
+        c.drawString(72, y, heading)
+        y -= 24
+        c.setFont("Helvetica", 10)
+        for line in lines:
+            c.drawString(72, y, line)
+            y -= 14
+        y -= 16
+    c.showPage()
+    c.save()
+    return path

@@ -207,3 +207,40 @@ def test_the_sentence_settling_a_yes_or_no_comes_with_the_closest_one(assistant)
     answer = assistant.ask("Do I have to pay for prescriptions?")
     assert not answer.refused
     assert "ability to pay. [1] NHS services are free of charge" in answer.answer
+
+
+@pytest.fixture(scope="module")
+def with_policy(built, embedder, tmp_path_factory):
+    """The shipped corpus and a made trust policy, ingested together (the corpus's vectors
+    reused from the session's build)."""
+    import shutil
+
+    from pdfs import trust_policy_pdf
+
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+    from assistant.search.index import build_index
+
+    root = tmp_path_factory.mktemp("with-policy")
+    shutil.copytree(built.corpus_dir, root / "corpus")
+    shutil.copytree(built.index_dir, root / "index")
+    trust_policy_pdf(root / "corpus" / "safe-staffing.pdf")
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index",
+                        data_dir=root / "data")
+    build_index(settings, embedder=embedder)
+    return Assistant(settings, embedder=embedder)
+
+
+@pytest.mark.parametrize(("question", "row"), [
+    ("Who approved the safe staffing escalation policy?", "Quality and Safety Committee"),
+    ("Who is the author of the safe staffing escalation policy?", "Head of Patient Safety"),
+    ("When was the safe staffing escalation policy approved?", "9 February 2024"),
+])
+def test_a_row_of_a_policys_document_control_table_answers_who_and_when(with_policy, question,
+                                                                        row):
+    """"Who approved the ... policy?" is answered from the policy's own table (each row read
+    as a row, not run together as one line), not by a person the other documents quote:
+    the question names the policy by its title and the row names who approved it."""
+    answer = with_policy.ask(question)
+    assert answer.citations[0].doc_id == "safe-staffing", answer.answer
+    assert any(row in c.quote and c.doc_id == "safe-staffing" for c in answer.citations)

@@ -319,3 +319,16 @@ def test_typeset_ligatures_read_as_their_letters(tmp_path, name):
                                            ("Vera", 11, 72, 730, body.replace("\ufb00", "ff"))]])
     assert "financial flows are reviewed every month, effectively" in doc.text
     assert not set("\ufb00\ufb01\ufb02") & set(doc.text)
+
+
+def test_a_table_without_rules_is_read_row_by_row(tmp_path):
+    """A document-control table drawn as a label and a value set far apart, row under row,
+    is read one row at a time: its rows are not wrapped lines of one paragraph."""
+    from pdfs import TRUST_POLICY_CONTROL, trust_policy_pdf
+
+    doc = load_document(SourceFile(trust_policy_pdf(tmp_path / "policy.pdf")))
+    rows = [f"{label} {value}" for label, value in TRUST_POLICY_CONTROL]
+    assert "\n\n".join(rows) in doc.text
+    passages = chunk(doc, analyse(doc))
+    control = next(p for p in passages if "Approved by" in p.text)
+    assert [doc.text[a:b] for a, b in control.sentences] == rows

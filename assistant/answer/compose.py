@@ -119,7 +119,8 @@ class Composer:
         lead = self._lead(query, evidence)
         similarity = evidence.similarity.get(lead.id, 0.0) if lead is not None else 0.0
         citations = self.quoter.quote(evidence.sentences, lead, similarity, query.words,
-                                      query.intent.fact_kind, query.intent.asks_yes_no)
+                                      query.intent.fact_kind, query.intent.asks_yes_no,
+                                      query.named_docs)
         if lead is None:
             lead = self.quoter.cited_objective(citations, evidence.objectives,
                                                self.falls_under)

@@ -221,11 +221,13 @@ class Quoter:
 
     def quote(self, scored: list[ScoredSentence], lead, lead_score: float = 0.0,
               asked_words: frozenset[str] = frozenset(), fact_kind: str | None = None,
-              yes_no: bool = False) -> list[Citation]:
+              yes_no: bool = False, named: tuple[str, ...] = ()) -> list[Citation]:
         """The lead objective's text (if any), then the best sentences as whole quotes: each
         with the sentence it refers back to and the whole list it opens, quotes of one
         passage merged, no quote repeated, within about `Settings.answer_words` words; and
-        its neighbours (`with_neighbours`) within the margin (`fact_margin` for a yes/no)."""
+        its neighbours (`with_neighbours`) within the margin (`fact_margin` for a yes/no).
+        A sentence stating the fact asked for in a document the question names (`named`)
+        is close enough whatever its words ("Date approved 14 March 2023")."""
         asked = question_words(self.index, asked_words)
         citations: list[Citation] = []
         used_passages: set[str] = set()
@@ -248,8 +250,8 @@ class Quoter:
             if len(per_passage) >= limit or sum(per_passage.values()) >= limit:
                 break
             fact = (hit.passage.id, j) in stated
-            if score < best - (self.fact_margin if fact else self.margin) or not self.related(
-                    asked, cos, hit, j):
+            if score < best - (self.fact_margin if fact else self.margin) or not (
+                    self.related(asked, cos, hit, j) or fact and hit.passage.doc_id in named):
                 if fact:
                     continue  # the others, ranked after the facts, may still be quoted
                 break

@@ -288,6 +288,8 @@ def _breaks(x: Line, prev: Line | None, current: dict, level: int, body: float, 
             full: float) -> bool:
     """Whether line x starts a new block after the block being built."""
     last: Line = current["last"]
+    if x.cells or last.cells:
+        return True  # each row of a table is a block of its own, never a wrapped line
     new = bool(_starts_block(x.text, last.text)) or level != current["level"] or (
         len(current["lines"]) <= 3 and current["bold"] and not x.bold
         and last.text.endswith(":"))

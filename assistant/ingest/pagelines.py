@@ -22,6 +22,9 @@ _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075
 # a PDF of at least this many pages is read by several processes: below it, starting one
 # (about 0.3 s) costs more than it saves
 PARALLEL_PAGES = 40
+# a gap between two characters of a line wider than this many times the type size parts
+# the cells of a table row ("Approved by        Nursing Board"); a word space is about 0.3
+_CELL_GAP = 3.0
 
 
 class PageError(Exception):
@@ -42,6 +45,7 @@ class Line:
     size: float
     bold: bool
     page: int
+    cells: bool = False  # a row of a table: text set apart by a gap of several spaces
 
 
 
@@ -108,9 +112,11 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
         return None
     visible = [c for c in chars if c[0].strip()]
     bold = mostly_bold([c[5] for c in visible])
+    gaps = [b[1] - a[3] for a, b in zip(visible, visible[1:], strict=False)]
     return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
                 top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
-                size=size, bold=bold, page=index)
+                size=size, bold=bold, page=index,
+                cells=bool(gaps) and max(gaps) > _CELL_GAP * size)
 
 
 def columns(lines: list[Line], width: float) -> list[Line]:

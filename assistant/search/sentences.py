@@ -60,6 +60,14 @@ _NOT_QUANTITY = re.compile(
 # an Act of Parliament
 _CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()})\b)[A-Z][a-z\u2019']+\b")
 _LAW = re.compile(r"\b[A-Z][a-z]+ Act\b")
+# a row of a document's control table that names who did something to it ("Approved by
+# Health and Safety Committee", "Author: Head of Nursing"), answering "who approved ...?"
+_AGENT_ROW = re.compile(
+    r"^\W*(?:(?:approved|ratified|authori[sz]ed|written|prepared|reviewed|issued|agreed"
+    r"|owned|sponsored|produced|developed|signed off|endorsed) by|authors?|owners?|leads?"
+    r"|sponsors?|responsible (?:officer|director|person|manager|lead)|policy (?:owner|lead)"
+    r"|chair)\b\W+[A-Z]", re.I)
+_AGENT_ROW_WORDS = 12
 # a name's words are in at most this share of the corpus's sentences
 _NAME_SHARE = 0.002
 # a line of at most this many words just before a sentence may date it (a dateline)
@@ -177,6 +185,8 @@ def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) ->
     if kind == "law":
         return bool(_LAW.search(text))
     if kind == "person":
+        if len(text.split()) <= _AGENT_ROW_WORDS and _AGENT_ROW.match(text):
+            return True
         return any(w in names for m in _CAPITALISED.finditer(text) for w in words_of(m.group(0)))
     return bool(_CARRIES[kind].search(text))
 
