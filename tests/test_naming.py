@@ -34,3 +34,19 @@ def test_an_answer_is_drawn_from_the_document_the_question_names(assistant):
                            "apply to her as well, or just to doctors and nurses?")
     assert answer.citations[0].doc_id == "nhs-constitution-2015"
     assert "applies to all staff" in answer.citations[0].quote
+
+
+def test_a_word_for_a_kind_of_document_names_the_one_document_of_that_kind(index):
+    """With one policy beside the shipped corpus, "this policy" names it; "the mandate"
+    still names no mandate, and a second policy makes "the policy" name neither."""
+    from assistant.types import Document
+
+    policy = Document(doc_id="lone-working", title="Lone Working Policy", text="")
+    names = DocumentNames([*index.documents.values(), policy])
+    assert names.named("Who approved this policy?") == ("lone-working",)
+    assert names.named("Is the Constitution legally binding?") == ("nhs-constitution-2015",)
+    assert names.named("What does the mandate say about carers?") == ()
+    other = Document(doc_id="chaperone", title="Chaperone Policy", text="")
+    names = DocumentNames([*index.documents.values(), policy, other])
+    assert names.named("Who approved this policy?") == ()
+    assert names.named("Who approved the chaperone policy?") == ("chaperone",)

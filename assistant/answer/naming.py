@@ -7,7 +7,9 @@ leading or trailing small words ("Our NHS care objectives: A draft mandate to th
 Commissioning Board" gives "nhs care objectives" and "draft mandate to the nhs
 commissioning board"; "Draft mandate (2012)" gives "draft mandate"). A phrase names its
 document only when it is the document's alone: no other document's titles hold all its
-words ("NHS mandate" would name no mandate where there are several).
+words ("NHS mandate" would name no mandate where there are several). A word that says what
+kind of document it is ("policy", "handbook", "constitution") names the one document whose
+title has it: "Who approved this policy?" where one policy is indexed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from assistant.types import Document
 _WORD = re.compile(r"[a-z]+")
 _SMALL = frozenset("a an the of for to and in on our your my by with from at".split())
 _PART = re.compile(r"[:|\u2013\u2014]| - ")
+# words for kinds of document that a question uses to name one ("the policy"); not "plan",
+# "guidance" or "report", which questions use of other things
+_KIND_WORDS = frozenset("policy handbook constitution charter strategy procedure protocol"
+                        .split())
 
 
 def _phrases(title: str) -> list[tuple[str, ...]]:
@@ -45,6 +51,8 @@ class DocumentNames:
         for doc, pair in titles.items():
             own = {p for t in pair for p in _phrases(t)
                    if not any(set(p) - _SMALL <= w for o, w in words.items() if o != doc)}
+            own |= {(w,) for w in words[doc] & _KIND_WORDS
+                    if not any(w in other for o, other in words.items() if o != doc)}
             if own:
                 self.phrases[doc] = sorted(f" {' '.join(p)} " for p in own)
 
