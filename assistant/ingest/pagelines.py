@@ -112,7 +112,8 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
         return None
     visible = [c for c in chars if c[0].strip()]
     bold = mostly_bold([c[5] for c in visible])
-    gaps = [b[1] - a[3] for a, b in zip(visible, visible[1:], strict=False)]
+    full = [c for c in visible if c[4] - c[2] >= 0.8 * size]  # not a note's small marker
+    gaps = [b[1] - a[3] for a, b in zip(full, full[1:], strict=False)]
     return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
                 top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
                 size=size, bold=bold, page=index,
