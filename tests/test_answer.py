@@ -385,3 +385,17 @@ def test_a_quote_names_what_it_prints_that_reads_like_a_slip(assistant):
     # names written as English writes them, and an X that is no figure, are not flagged
     assert as_printed("Hospitals in England open in May; an X-ray of Box X.") == []
     assert as_printed("saving X life years from april") == ["X", "april"]
+
+
+@pytest.mark.parametrize(("question", "lead", "n"), [
+    ("What are the NHS values?", "The 6 values of the NHS Constitution (2015):", 6),
+    ("What rights do NHS staff have?", "The 7 rights of the NHS Constitution (2015):", 7),
+])
+def test_a_list_of_provisions_says_what_it_lists_and_opens_with_its_lead_in(
+        assistant, question, lead, n):
+    """A listing names its kind, count and document (not "The documents say:"), and a list
+    whose items follow a lead-in ("The rights are there to help ensure that staff:")
+    opens with it rather than with a lower-case item."""
+    answer = assistant.ask(question)
+    assert answer.lead == lead and len(answer.citations) == n
+    assert answer.citations[0].quote[:1].isupper()

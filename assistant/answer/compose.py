@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer.quotes import Quoter, passage_span
+from assistant.answer.quotes import Quoter, lead_in, passage_span
 from assistant.search.evidence import Evidence
 from assistant.search.provisions import merge, provision_match
 from assistant.types import (
@@ -29,18 +29,29 @@ REFUSAL = "The documents do not cover this question. The closest passages are li
 REFUSAL_SPECIFIC = ("The documents do not cover this question: they never mention {}. "
                     "The closest passages are listed below.")
 GENERIC_LEAD = "The documents say:"
+_PLURALS = {ProvisionKind.RESPONSIBILITY: "responsibilities"}
+
+
+def _named(short_title: str) -> str:
+    """A short title as a sentence names it: one in sentence case loses its capital
+    ("Draft mandate (2012)" -> "draft mandate (2012)"); one in title case or opening with
+    capitals keeps it ("Lone Working Policy", "NHS Constitution (2015)")."""
+    if not short_title:
+        return "documents"
+    first, *rest = short_title.split()
+    if first.isupper() or not first[1:].islower() or any(w[:1].isupper() for w in rest):
+        return short_title
+    return short_title[:1].lower() + short_title[1:]
 
 
 def objective_lead(number: str, short_title: str) -> str:
     """'Objective 15 of the draft mandate (2012) covers this:'."""
-    name = short_title[:1].lower() + short_title[1:] if short_title else "the documents"
-    return f"Objective {number} of the {name} covers this:"
+    return f"Objective {number} of the {_named(short_title)} covers this:"
 
 
 def listing_lead(kind: str, n: int, short_title: str) -> str:
     """'The 12 consultation questions of the draft mandate (2012):'."""
-    name = short_title[:1].lower() + short_title[1:] if short_title else "the documents"
-    return f"The {n} {kind} of the {name}:"
+    return f"The {n} {kind} of the {_named(short_title)}:"
 
 
 def objective_match(o: Objective, score: float, falls_under: bool = False) -> ObjectiveMatch:
@@ -184,11 +195,24 @@ class Composer:
                                       docs, self.max_listed)
             if found:
                 rows = [self.index.passage(p.passage_id) for p in found]
-                return self._cite_all(rows), GENERIC_LEAD, []
+                doc = self.index.documents[rows[0].doc_id]
+                plural = _PLURALS.get(intent.lists_kind, f"{intent.lists_kind.value}s")
+                return self._cite_all(rows, with_lead_in=True), listing_lead(
+                    plural, len(rows), doc.short_title or doc.title), []
         return None
 
-    def _cite_all(self, rows) -> list[Citation]:
-        return [self.quoter.cite(i, p, *passage_span(p), 1.0) for i, p in enumerate(rows, 1)]
+    def _cite_all(self, rows, with_lead_in: bool = False) -> list[Citation]:
+        """Each passage's own sentences cited; `with_lead_in`: the first opens with the line
+        that introduces the list when its heading is one ("The rights are there to help
+        ensure that staff:"), so the list does not open mid-sentence."""
+        out = []
+        for i, p in enumerate(rows, 1):
+            start, end = passage_span(p)
+            text = self.index.documents[p.doc_id].text
+            if with_lead_in and i == 1 and lead_in(text, p) is not None:
+                start = p.start
+            out.append(self.quoter.cite(i, p, start, end, 1.0))
+        return out
 
     def _closest(self, evidence: Evidence) -> list[Citation]:
         """The first three hits, each quoted at its sentence closest to the question."""
