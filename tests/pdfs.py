@@ -247,7 +247,7 @@ TRUST_POLICY_TITLE = "Safe Staffing Escalation Policy"
 TRUST_POLICY_CONTROL = [("Document reference", "NUR-031"), ("Version", "3.1"),
                         ("Approved by", "Quality and Safety Committee"),
                         ("Date approved", "9 February 2024"), ("Review date", "February 2027"),
-                        ("Author", "Head of Patient Safety")]
+                        ("Author", "Head of Workforce Planning")]
 
 
 def trust_policy_pdf(path: Path) -> Path:
@@ -263,9 +263,11 @@ def trust_policy_pdf(path: Path) -> Path:
     c.showPage()
     sections = [("1. Purpose", ["1.1 This policy sets out how wards report and escalate a",
                                 "shortfall of registered nurses on any shift."]),
-                ("2. Escalation", ["2.1 A shortfall of two registered nurses or more is",
+                ("2. Duties", ["2.1 The Chief Nurse has overall responsibility for the",
+                               "safety of patients on every ward."]),
+                ("3. Escalation", ["3.1 A shortfall of two registered nurses or more is",
                                    "escalated to the site manager at once.",
-                                   "2.2 The site manager records each escalation in the",
+                                   "3.2 The site manager records each escalation in the",
                                    "staffing log before the end of the shift."])]
     y = 760
     for heading, lines in sections:

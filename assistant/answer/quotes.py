@@ -240,7 +240,7 @@ class Quoter:
         stated: set[tuple[str, int]] = set()  # the sentences that state the fact asked for
         if fact_kind is not None:
             scored, stated = self.facts_first(scored, best - self.margin,
-                                              best - self.fact_margin, fact_kind)
+                                              best - self.fact_margin, fact_kind, asked_words)
         spans: list[Span] = []
         per_passage: dict[str, int] = {}
         score_of = {(s.hit.passage.id, s.j): s.score for s in scored}
@@ -310,7 +310,8 @@ class Quoter:
         return [*found[:-1], Span(p, a, b, span.score, span.lo, span.hi)]
 
     def facts_first(self, scored: list[ScoredSentence], floor: float, fact_floor: float,
-                    kind: str) -> tuple[list[ScoredSentence], set[tuple[str, int]]]:
+                    kind: str, asked: frozenset[str] = frozenset()
+                    ) -> tuple[list[ScoredSentence], set[tuple[str, int]]]:
         """The sentences that state the kind of fact asked for and score at least
         `fact_floor` first, then the others scoring at least `floor`, then the rest, each
         group in its order: the sentence holding the fact is quoted first when it is among
@@ -321,7 +322,7 @@ class Quoter:
         def states(s: ScoredSentence) -> bool:
             p = s.hit.passage
             return states_fact(kind, self.index.documents[p.doc_id].text, p.sentences, s.j,
-                               names)
+                               names, asked)
 
         facts = [s for s in scored if s.score >= fact_floor and states(s)]
         stated = {(s.hit.passage.id, s.j) for s in facts}

@@ -63,10 +63,10 @@ _LAW = re.compile(r"\b[A-Z][a-z]+ Act\b")
 # a row of a document's control table that names who did something to it ("Approved by
 # Health and Safety Committee", "Author: Head of Nursing"), answering "who approved ...?"
 _AGENT_ROW = re.compile(
-    r"^\W*(?:(?:approved|ratified|authori[sz]ed|written|prepared|reviewed|issued|agreed"
+    r"^\W*(?P<label>(?:approved|ratified|authori[sz]ed|written|prepared|reviewed|issued|agreed"
     r"|owned|sponsored|produced|developed|signed off|endorsed) by|authors?|owners?|leads?"
     r"|sponsors?|responsible (?:officer|director|person|manager|lead)|policy (?:owner|lead)"
-    r"|chair)\b\W+[A-Z]", re.I)
+    r"|chair)\b\W+(?-i:[A-Z])", re.I)
 _AGENT_ROW_WORDS = 12
 # a name's words are in at most this share of the corpus's sentences
 _NAME_SHARE = 0.002
@@ -185,8 +185,6 @@ def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) ->
     if kind == "law":
         return bool(_LAW.search(text))
     if kind == "person":
-        if len(text.split()) <= _AGENT_ROW_WORDS and _AGENT_ROW.match(text):
-            return True
         return any(w in names for m in _CAPITALISED.finditer(text) for w in words_of(m.group(0)))
     return bool(_CARRIES[kind].search(text))
 
@@ -199,11 +197,22 @@ def is_dateline(kind: str | None, line: str) -> bool:
             and carries(kind, line))
 
 
+def names_agent(text: str, asked: frozenset[str]) -> bool:
+    """Whether a line is a row of a document's control table naming who did what the
+    question asks about ("Approved by Quality and Safety Committee" for "Who approved
+    ...?", not for "Who is responsible ...?"); `asked`: the question's stemmed words."""
+    m = _AGENT_ROW.match(text) if len(text.split()) <= _AGENT_ROW_WORDS else None
+    return m is not None and bool(words_of(m.group("label")) & asked)
+
+
 def states_fact(kind: str | None, text: str, sentences, j: int,
-                names: frozenset[str] = frozenset()) -> bool:
-    """True when sentence j states the kind of fact asked for, or stands under a dateline
-    that does (`is_dateline`)."""
-    if carries(kind, text[slice(*sentences[j])], names):
+                names: frozenset[str] = frozenset(), asked: frozenset[str] = frozenset()
+                ) -> bool:
+    """True when sentence j states the kind of fact asked for (for a person, also a
+    control-table row naming who did what is asked: `names_agent`), or stands under a
+    dateline that does (`is_dateline`)."""
+    sentence = text[slice(*sentences[j])]
+    if carries(kind, sentence, names) or kind == "person" and names_agent(sentence, asked):
         return True
     return j > 0 and is_dateline(kind, text[slice(*sentences[j - 1])])
 
@@ -274,7 +283,7 @@ class SentenceReranker(BaseNodePostprocessor):
                 s, e = p.sentences[j]
                 reference = w.reference_penalty if _REFERENCE.search(text, s, e) else 0.0
                 fact = 0.0
-                if states_fact(intent.fact_kind, text, p.sentences, j, names):
+                if states_fact(intent.fact_kind, text, p.sentences, j, names, self._words):
                     fact = w.fact_bonus
                     if intent.fact_kind == "date" and not to_the_day("date", text, p.sentences, j):
                         fact *= w.year_date_share
