@@ -253,3 +253,15 @@ def test_a_control_table_row_answers_only_the_who_it_names(with_policy):
                              "safe staffing escalation policy?")
     assert "Chief Nurse" in answer.citations[0].quote, answer.answer
     assert not any(c.quote.startswith(("Author", "Approved by")) for c in answer.citations)
+
+
+def test_the_words_of_an_acts_name_do_not_name_a_person(index):
+    """"Disclosure" is rare and always capitalised in the corpus, but in "the Public
+    Interest Disclosure Act" it names a law: the sentence states no person for a "who"."""
+    from assistant.search.sentences import carries, name_words
+
+    text = ("The term 'staff' is used to include employees, for the purposes of the "
+            "Employment Rights Act 1996 (as amended by the Public Interest Disclosure Act).")
+    assert carries("law", text)
+    assert not carries("person", text, name_words(index))
+    assert carries("person", "The mandate was welcomed by Jeremy Hunt.", name_words(index))

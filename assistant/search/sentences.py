@@ -60,6 +60,7 @@ _NOT_QUANTITY = re.compile(
 # an Act of Parliament
 _CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()})\b)[A-Z][a-z\u2019']+\b")
 _LAW = re.compile(r"\b[A-Z][a-z]+ Act\b")
+_ACT_NAME = re.compile(r"(?:\b[A-Z][a-z]+\s+(?:(?:of|and|for)\s+)?)+Act\b")
 # a row of a document's control table that names who did something to it ("Approved by
 # Health and Safety Committee", "Author: Head of Nursing"), answering "who approved ...?"
 _AGENT_ROW = re.compile(
@@ -184,7 +185,8 @@ def carries(kind: str | None, text: str, names: frozenset[str] = frozenset()) ->
         text = _NOT_QUANTITY.sub(" ", text)
     if kind == "law":
         return bool(_LAW.search(text))
-    if kind == "person":
+    if kind == "person":  # the words of an Act's name name a law, not a person
+        text = _ACT_NAME.sub(" ", text)
         return any(w in names for m in _CAPITALISED.finditer(text) for w in words_of(m.group(0)))
     return bool(_CARRIES[kind].search(text))
 
