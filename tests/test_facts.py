@@ -234,6 +234,7 @@ def with_policy(built, embedder, tmp_path_factory):
 @pytest.mark.parametrize(("question", "row"), [
     ("Who approved the safe staffing escalation policy?", "Quality and Safety Committee"),
     ("Who is the author of the safe staffing escalation policy?", "Head of Workforce Planning"),
+    ("Who wrote the safe staffing escalation policy?", "Head of Workforce Planning"),
     ("When was the safe staffing escalation policy approved?", "9 February 2024"),
 ])
 def test_a_row_of_a_policys_document_control_table_answers_who_and_when(with_policy, question,

@@ -69,6 +69,9 @@ _AGENT_ROW = re.compile(
     r"|sponsors?|responsible (?:officer|director|person|manager|lead)|policy (?:owner|lead)"
     r"|chair)\b\W+(?-i:[A-Z])", re.I)
 _AGENT_ROW_WORDS = 12
+# the verbs a question asks with for what a label names ("Who wrote it?": the author)
+_AGENT_VERBS = {"author": ("wrote", "write", "written"), "owner": ("own",),
+                "lead": ("led",)}
 # a name's words are in at most this share of the corpus's sentences
 _NAME_SHARE = 0.002
 # a line of at most this many words just before a sentence may date it (a dateline)
@@ -204,7 +207,10 @@ def names_agent(text: str, asked: frozenset[str]) -> bool:
     question asks about ("Approved by Quality and Safety Committee" for "Who approved
     ...?", not for "Who is responsible ...?"); `asked`: the question's stemmed words."""
     m = _AGENT_ROW.match(text) if len(text.split()) <= _AGENT_ROW_WORDS else None
-    return m is not None and bool(words_of(m.group("label")) & asked)
+    if m is None:
+        return False
+    label = words_of(m.group("label"))
+    return bool((label | {w for x in label for w in _AGENT_VERBS.get(x, ())}) & asked)
 
 
 def states_fact(kind: str | None, text: str, sentences, j: int,
