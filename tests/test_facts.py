@@ -236,6 +236,7 @@ def with_policy(built, embedder, tmp_path_factory):
     ("Who is the author of the safe staffing escalation policy?", "Head of Workforce Planning"),
     ("Who wrote the safe staffing escalation policy?", "Head of Workforce Planning"),
     ("When was the safe staffing escalation policy approved?", "9 February 2024"),
+    ("When is the safe staffing escalation policy due for review?", "February 2027"),
 ])
 def test_a_row_of_a_policys_document_control_table_answers_who_and_when(with_policy, question,
                                                                         row):
