@@ -208,8 +208,8 @@ class Composer:
         out = []
         for i, p in enumerate(rows, 1):
             start, end = passage_span(p)
-            text = self.index.documents[p.doc_id].text
-            if with_lead_in and i == 1 and lead_in(text, p) is not None:
+            if with_lead_in and i == 1 and lead_in(self.index.documents[p.doc_id].text,
+                                                   p) is not None:
                 start = p.start
             out.append(self.quoter.cite(i, p, start, end, 1.0))
         return out

@@ -101,10 +101,6 @@ _CURRENT = re.compile(r"\b(?:current|latest|most recent|newest)\s+([A-Za-z]+)(?:
                       re.I)
 
 
-
-
-
-
 def is_objective_question(question: str) -> bool:
     """True when the question asks about objectives (or names one by number)."""
     return bool(_OBJECTIVE_WORDS.search(question))
@@ -114,8 +110,6 @@ def named_number(question: str) -> str | None:
     """The number of the objective the question names ("objective 15" -> "15"), or None."""
     m = _OBJECTIVE_NUMBER.search(question)
     return str(int(m.group(1))) if m else None
-
-
 
 
 def asked_kinds(question: str) -> tuple[ProvisionKind, ...]:

@@ -76,17 +76,11 @@ class EvidenceFinder:
             hits = pool[:k]
         if query.named_docs and not query.doc_ids:
             # the question names documents by title: their best passages are candidates too
-            named = self.retriever.search(replace(query, doc_ids=query.named_docs), k)
-            last = min((h.score for h in pool), default=0.0)
-            seen = {h.passage.id for h in pool}
-            pool = pool + [replace(h, score=last) for h in named if h.passage.id not in seen]
+            pool = after(pool, self.retriever.search(replace(query, doc_ids=query.named_docs),
+                                                     k))
         if fact:
-            # the passages of the corpus's closest sentences weigh in the sentence scores as
-            # the last passage retrieved does (with no fused score of their own they would
-            # lose the whole passage-rank weight to every retrieved sentence)
-            last = min((h.score for h in pool), default=0.0)
-            pool = pool + [replace(h, score=last) for h in self.retriever.sentence_hits(
-                query.vector, self.fact_sentences, query.doc_ids, {h.passage.id for h in pool})]
+            pool = after(pool, self.retriever.sentence_hits(
+                query.vector, self.fact_sentences, query.doc_ids, {h.passage.id for h in pool}))
         evidence.hits = hits
         evidence.sentences = score_sentences(self.index, self.retriever.nodes, pool, query,
                                              self.settings)
@@ -122,3 +116,12 @@ class EvidenceFinder:
         chapter = (q.chapter or "").strip()
         hits.sort(key=lambda h: h.passage.section.chapter.strip() != chapter)
         return hits[:k]
+
+
+def after(pool: list[Hit], extra: list[Hit]) -> list[Hit]:
+    """`pool` and then the hits of `extra` whose passages it lacks, each weighing in the
+    sentence scores as the last passage of `pool` does (with no fused score of their own,
+    they would lose the whole passage-rank weight to every retrieved sentence)."""
+    last = min((h.score for h in pool), default=0.0)
+    seen = {h.passage.id for h in pool}
+    return pool + [replace(h, score=last) for h in extra if h.passage.id not in seen]

@@ -128,9 +128,8 @@ class ObjectiveMapper:
     def _preferred(self, query: Query) -> np.ndarray:
         """Whether each objective is of a document the question names: by its title ("the
         draft mandate", `Query.named_docs`), by a year its title or date carries ("the
-        2017-19 mandate"), or as the newest of its title ("the current
-        mandate": the latest dated of the documents with objectives whose title has that
-        word)."""
+        2017-19 mandate"), or as the newest of its title ("the current mandate": the latest
+        dated of the documents with objectives whose title has that word)."""
         years = set(query.years)
         named = {d for d, ys in self._doc_years.items() if ys & years} | set(query.named_docs)
         if query.current:

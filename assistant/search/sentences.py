@@ -32,12 +32,12 @@ _MONTHS = ("january|february|march|april|may|june|july|august|september|october|
 _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
                  "|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
                  "|billion")
-# what a sentence stating a fact of each kind carries (a person or named body: see
-# `name_words`)
 # a date to the day ("26th September 2012", "1 april 2013", "20 April 2012"): a month
 # next to a day's number, in any case (documents print "april" too)
 _DAY_DATE = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
                        rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b", re.I)
+# what a sentence stating a fact of each kind carries (a person or named body: see
+# `name_words`)
 _CARRIES = {
     # a year, a day's ordinal, a month next to a number, or a month written capitalised
     # ("From November"); "may" alone is the verb
@@ -282,8 +282,7 @@ class SentenceReranker(BaseNodePostprocessor):
                 continue
             cos = index.sentence_vectors[lo:hi] @ vector
             penalty = w.footnote_penalty if p.kind is PassageKind.FOOTNOTE else 0.0
-            if p.doc_id in self._named:
-                penalty -= w.named_document_bonus
+            named = w.named_document_bonus if p.doc_id in self._named else 0.0
             if p.kind is PassageKind.QUESTION and not intent.about_consultation:
                 penalty += w.question_penalty
             text = index.documents[p.doc_id].text
@@ -297,7 +296,7 @@ class SentenceReranker(BaseNodePostprocessor):
                         fact *= w.year_date_share
                 lexical = w.sentence_lexical_weight * word_share(
                     asked, sentence_words(index, _with_referent(text, p.sentences, j)))
-                score = (c + w.rank_weight * n.score / top + fact + lexical
+                score = (c + w.rank_weight * n.score / top + fact + lexical + named
                          - penalty - reference)
                 out.append(SentenceNode(node=n.node, score=score, cos=c, j=j))
         out.sort(key=lambda x: -x.score)
