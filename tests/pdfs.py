@@ -282,3 +282,42 @@ def trust_policy_pdf(path: Path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+# A table of duties whose cells wrap onto a second line, drawn cell by cell between rules as
+# word processors draw it, then a table without rules whose value wraps under itself
+DUTIES_ROWS = ["Named Nurse for Safeguarding Adults Gives advice to staff and attends the "
+               "safeguarding board on behalf of the Trust.",
+               "Ward managers Make sure their staff complete safeguarding training."]
+UNRULED_ROWS = ["Owner Director of Nursing and Quality, with the deputy director as delegate.",
+                "Review date October 2027"]
+
+
+def duties_table_pdf(path: Path) -> Path:
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica-Bold", 14)
+    c.drawString(72, 770, "Roles and responsibilities")
+    c.setLineWidth(0.5)
+    for y in (750, 710, 680):
+        c.line(72, y, 520, y)
+    cells = [((76, 738, ["Named Nurse for", "Safeguarding Adults"]),
+              (220, 738, ["Gives advice to staff and attends the",
+                          "safeguarding board on behalf of the Trust."])),
+             ((76, 694, ["Ward managers"]),
+              (220, 694, ["Make sure their staff complete safeguarding training."]))]
+    c.setFont("Helvetica", 10)
+    for row in cells:
+        for x, y, lines in row:
+            for n, line in enumerate(lines):
+                c.drawString(x, y - 12 * n, line)
+    c.drawString(72, 650, "Every member of staff must report a concern on the day it arises.")
+    c.setFont("Helvetica-Bold", 14)
+    c.drawString(72, 610, "Document control")
+    c.setFont("Helvetica", 10)
+    for x, y, text in [(72, 585, "Owner"), (220, 585, "Director of Nursing and Quality, with the"),
+                       (220, 573, "deputy director as delegate."), (72, 561, "Review date"),
+                       (220, 561, "October 2027")]:
+        c.drawString(x, y, text)
+    c.showPage()
+    c.save()
+    return path

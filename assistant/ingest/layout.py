@@ -6,6 +6,8 @@ page, then decisions taken from the layout alone, for any document.
 - footnotes: a run of small type at the foot of a page opening with a number, kept apart
   and linked to the raised marker in the body (the marker becomes a superscript digit);
 - columns: a gutter no line crosses splits a page into columns, read left then right;
+- tables: cells side by side on a baseline are one row, a cell's wrapped lines join it
+  (assistant/ingest/tables.py);
 - paragraphs: a vertical gap larger than the line pitch, a change of type size, a bullet or
   a numbered label starts one; a paragraph cut by a column or page break is joined again;
 - headings: type clearly larger than the body, or a short bold line of its own;
@@ -25,6 +27,7 @@ from statistics import median
 
 from assistant.errors import IngestError
 from assistant.ingest.pagelines import Line, PageError, read_pages
+from assistant.ingest.tables import table_rows
 
 # the number an edge line prints for its page, tried in turn: "Page 4 of 6", "- 4 -",
 # "4 of 6" / "4/6", and a number opening or closing the line ("4 | Title", "Title 4")
@@ -79,7 +82,7 @@ def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     """Return the layout of a PDF (raises IngestError for no text layer and the like)."""
     pdf = open_pdf(name, data, max_pages)
     try:
-        heights, raw_pages, labels = map(list, zip(*read_pages(pdf, data), strict=True))
+        heights, raw_pages, labels, rules = map(list, zip(*read_pages(pdf, data), strict=True))
     except PageError as exc:  # pdfium reports damage on the page it cannot load
         raise IngestError(f"{name}: not a readable PDF (page {exc.page + 1} is "
                           "damaged).") from exc
@@ -89,7 +92,7 @@ def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     pdf.close()
     dropped: Counter = Counter()
     pages, printed = _drop_furniture(raw_pages, heights, labels, dropped)
-    pages = [_drop_contents(p, dropped) for p in pages]
+    pages = [table_rows(_drop_contents(p, dropped), r) for p, r in zip(pages, rules, strict=True)]
     sizes = Counter()
     for p in pages:
         for x in p:

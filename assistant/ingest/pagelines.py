@@ -35,6 +35,9 @@ class PageError(Exception):
         self.page = page
 
 
+Rule = tuple[float, float, float]  # a horizontal rule: distance from the top, left, right
+
+
 @dataclass
 class Line:
     text: str
@@ -45,8 +48,12 @@ class Line:
     size: float
     bold: bool
     page: int
-    cells: bool = False  # a row of a table: text set apart by a gap of several spaces
+    parts: tuple[tuple[float, str], ...] = ()  # a row's cells: (left edge, text), in order
 
+    @property
+    def cells(self) -> bool:
+        """Whether the line is a row of a table: text set apart by a gap of several spaces."""
+        return len(self.parts) > 1
 
 
 
@@ -83,6 +90,21 @@ def page_lines(page, index: int, height: float) -> list[Line]:
     return lines
 
 
+def page_rules(page, height: float) -> list[Rule]:
+    """The horizontal rules of a pypdfium2 page: thin paths, and the top and bottom edges of
+    wider boxes (a row's shading), each at least 20 points long."""
+    import pypdfium2.raw as raw
+
+    out: list[Rule] = []
+    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=2):
+        left, bottom, right, top = obj.get_bounds()
+        if right - left < 20:
+            continue
+        edges = ((bottom + top) / 2,) if top - bottom <= 2.5 else (bottom, top)
+        out += [(height - y, left, right) for y in edges]
+    return out
+
+
 def _raised(ch: str, y0: float, y1: float, chars: list) -> bool:
     """Whether a digit sits raised in smaller type than the text before it (a note marker)."""
     prev = chars[-1]
@@ -95,29 +117,51 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
         return None
     size = median(sizes)
     base = median(c[2] for c in chars if c[0].strip())
-    out = []
+    out = [""] * len(chars)  # the text of each character
+    written: list[int] = []  # the characters whose text is not empty
     for i, (ch, _x0, y0, _x1, y1, _b) in enumerate(chars):
         if ch == "\t" or ch == "\u00a0":
             ch = " "
         small = ch.isdigit() and (y1 - y0) < 0.8 * size and y0 > base + 0.15 * size
-        if small and out and out[-1] == " " and len(out) > 1:
-            out.pop()  # a marker set apart from its word still belongs to it
-        if small and i and out and (out[-1][-1:].isalpha() or out[-1][-1:] in ".,;:)\u2019"
-                                    or out[-1][-1:] in "\u2070\u00b9\u00b2\u00b3\u2074\u2075"
-                                    "\u2076\u2077\u2078\u2079"):
+        if small and len(written) > 1 and out[written[-1]] == " ":
+            out[written.pop()] = ""  # a marker set apart from its word still belongs to it
+        before = out[written[-1]][-1:] if written else ""
+        if small and i and written and (before.isalpha() or before in ".,;:)\u2019"
+                                        or before in "\u2070\u00b9\u00b2\u00b3\u2074\u2075"
+                                        "\u2076\u2077\u2078\u2079"):
             ch = ch.translate(_SUPERSCRIPT)
-        out.append(ch)
-    text = re.sub(r" {2,}", " ", "".join(out)).strip()
+        out[i] = ch
+        written.append(i)
+    text = _squeeze("".join(out))
     if not text:
         return None
     visible = [c for c in chars if c[0].strip()]
     bold = mostly_bold([c[5] for c in visible])
-    full = [c for c in visible if c[4] - c[2] >= 0.8 * size]  # not a note's small marker
-    gaps = [b[1] - a[3] for a, b in zip(full, full[1:], strict=False)]
     return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
                 top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
-                size=size, bold=bold, page=index,
-                cells=bool(gaps) and max(gaps) > _CELL_GAP * size)
+                size=size, bold=bold, page=index, parts=_cells(chars, out, size))
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r" {2,}", " ", text).strip()
+
+
+def _cells(chars: list, out: list[str], size: float) -> tuple[tuple[float, str], ...]:
+    """The line's cells, (left edge, text), when a gap wider than `_CELL_GAP` type sizes
+    parts it (a note's small raised marker is not counted); () when none does. `out` holds
+    the text of each of `chars`."""
+    starts, last = [0], None
+    for i, c in enumerate(chars):
+        if not c[0].strip() or c[4] - c[2] < 0.8 * size:
+            continue
+        if last is not None and c[1] - last[3] > _CELL_GAP * size:
+            starts.append(i)
+        last = c
+    if len(starts) == 1:
+        return ()
+    bounds = zip(starts, [*starts[1:], len(chars)], strict=True)
+    return tuple((next(c[1] for c in chars[a:b] if c[0].strip()), _squeeze("".join(out[a:b])))
+                 for a, b in bounds)
 
 
 def columns(lines: list[Line], width: float) -> list[Line]:
@@ -152,9 +196,10 @@ def _band(lines: list[Line], gutter: float) -> list[Line]:
     return sorted(left, key=lambda x: x.top) + sorted(right, key=lambda x: x.top)
 
 
-def read_pages(pdf, data: bytes) -> list[tuple[float, list[Line], str]]:
-    """(height, lines in reading order, page label) of every page of an opened pypdfium2
-    document whose bytes are `data`; raises PageError for a page pdfium cannot read.
+def read_pages(pdf, data: bytes) -> list[tuple[float, list[Line], str, list[Rule]]]:
+    """(height, lines in reading order, page label, horizontal rules) of every page of an
+    opened pypdfium2 document whose bytes are `data`; raises PageError for a page pdfium
+    cannot read.
 
     A long PDF's later pages are read by child processes (`python -m` this module, one per
     spare core) while this process reads the first ones; a child that fails for any reason
@@ -215,14 +260,14 @@ class _Child:
             self._proc.wait()
 
 
-def _pages_of(pdf, start: int, stop: int) -> list[tuple[float, list[Line], str]]:
+def _pages_of(pdf, start: int, stop: int) -> list[tuple[float, list[Line], str, list[Rule]]]:
     out = []
     for i in range(start, stop):
         try:
             page = pdf[i]
             width, height = page.get_size()
             out.append((height, columns(page_lines(page, i, height), width),
-                        pdf.get_page_label(i) or ""))
+                        pdf.get_page_label(i) or "", page_rules(page, height)))
         except Exception as exc:
             raise PageError(i) from exc
     return out
