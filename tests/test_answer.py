@@ -369,6 +369,9 @@ def test_a_line_ending_in_a_year_does_not_open_a_list():
     assert not opens_list("13 November 2012")
     assert opens_list("The NHS also commits:")
     assert opens_list("the four tests that there is")
+    # a name in capitals on a line of its own (a cover's trust name) leads into nothing
+    assert not opens_list("Riverside and Vale Hospitals NHS Foundation Trust")
+    assert opens_list("Riverside and Vale Hospitals NHS Foundation Trust:")
 
 
 def test_a_quote_names_what_it_prints_that_reads_like_a_slip(assistant):

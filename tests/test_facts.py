@@ -257,6 +257,23 @@ def test_a_control_table_row_answers_only_the_who_it_names(with_policy):
     assert not any(c.quote.startswith(("Author", "Approved by")) for c in answer.citations)
 
 
+@pytest.mark.parametrize(("line", "question", "names"), [
+    ("Approved by the Quality and Safety Committee on 3 October 2024.",
+     "Who approved the safeguarding policy?", True),
+    ("Policy owner: Director of Nursing and Quality.", "Who approved the policy?", False),
+    ("Policy owner: Director of Nursing and Quality.", "Who owns the policy?", True),
+    ("Author Head of Workforce Planning", "Who wrote the policy?", True),
+    ("Author Head of Workforce Planning", "Who is responsible for the policy?", False),
+])
+def test_a_control_row_names_who_did_what_the_question_asks(line, question, names):
+    """A cover line "Approved by the ... Committee" names who approved as a table row does;
+    a label's own word for the document ("Policy owner") does not make it an answer to
+    every question about the policy."""
+    from assistant.search.sentences import names_agent, words_of
+
+    assert names_agent(line, words_of(question)) is names
+
+
 def test_the_words_of_an_acts_name_do_not_name_a_person(index):
     """"Disclosure" is rare and always capitalised in the corpus, but in "the Public
     Interest Disclosure Act" it names a law: the sentence states no person for a "who"."""

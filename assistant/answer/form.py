@@ -59,12 +59,20 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
     return "\n".join(lines)
 
 
+# the small words inside a name in capitals ("Secretary of State for Health")
+_NAME_JOINS = frozenset({"and", "of", "for", "the", "in", "on", "at", "to", "&"})
+
+
 def opens_list(s: str) -> bool:
     """A sentence that leads into a list: it ends with a colon, or breaks off without a
-    full stop ("the four tests that there is")."""
+    full stop ("the four tests that there is"), unless it is a date or a name in capitals
+    ("Riverside and Vale Hospitals NHS Foundation Trust")."""
     s = s.rstrip()
     if re.search(r"\b(?:19|20)\d\d$", s):
         return False  # a line that ends in a year is a date ("13 November 2012")
+    if not s.endswith(":") and all(w[:1].isupper() or w in _NAME_JOINS
+                                   for w in re.findall(r"[^\W\d_][\w\u2019'-]*", s)):
+        return False
     s = _FOOTNOTE_MARK.sub("", s)
     return s.endswith(":") or not s.endswith(_TERMINAL)
 

@@ -67,11 +67,14 @@ _AGENT_ROW = re.compile(
     r"^\W*(?P<label>(?:approved|ratified|authori[sz]ed|written|prepared|reviewed|issued|agreed"
     r"|owned|sponsored|produced|developed|signed off|endorsed) by|authors?|owners?|leads?"
     r"|sponsors?|responsible (?:officer|director|person|manager|lead)|policy (?:owner|lead)"
-    r"|chair)\b\W+(?-i:[A-Z])", re.I)
+    r"|chair)\b\W+(?:the\s+)?(?-i:[A-Z])", re.I)
 _AGENT_ROW_WORDS = 12
 # the verbs a question asks with for what a label names ("Who wrote it?": the author)
 _AGENT_VERBS = {"author": ("wrote", "write", "written"), "owner": ("own",),
                 "lead": ("led",)}
+# words of a label that say nothing of what was done ("Policy owner" does not answer "Who
+# approved the policy?")
+_NOT_AGENT = "policy document"
 # a name's words are in at most this share of the corpus's sentences
 _NAME_SHARE = 0.002
 # a line of at most this many words just before a sentence may date it (a dateline)
@@ -204,12 +207,13 @@ def is_dateline(kind: str | None, line: str) -> bool:
 
 def names_agent(text: str, asked: frozenset[str]) -> bool:
     """Whether a line is a row of a document's control table naming who did what the
-    question asks about ("Approved by Quality and Safety Committee" for "Who approved
-    ...?", not for "Who is responsible ...?"); `asked`: the question's stemmed words."""
+    question asks about ("Approved by Quality and Safety Committee", "Approved by the
+    Board on 3 May 2024" for "Who approved ...?", not for "Who is responsible ...?");
+    `asked`: the question's stemmed words."""
     m = _AGENT_ROW.match(text) if len(text.split()) <= _AGENT_ROW_WORDS else None
     if m is None:
         return False
-    label = words_of(m.group("label"))
+    label = words_of(m.group("label")) - words_of(_NOT_AGENT)
     return bool((label | {w for x in label for w in _AGENT_VERBS.get(x, ())}) & asked)
 
 
