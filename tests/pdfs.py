@@ -291,6 +291,10 @@ DUTIES_ROWS = ["Named Nurse for Safeguarding Adults Gives advice to staff and at
                "Ward managers Make sure their staff complete safeguarding training."]
 UNRULED_ROWS = ["Owner Director of Nursing and Quality, with the deputy director as delegate.",
                 "Review date October 2027"]
+# a table without rules whose rows are set further apart than their lines: its labels wrap
+SPACED_ROWS = ["Deprivation of Liberty Safeguards The legal framework that applies when a "
+               "person is deprived of their liberty.",
+               "Wilful neglect A criminal offence by a care worker."]
 
 
 def duties_table_pdf(path: Path) -> Path:
@@ -317,6 +321,14 @@ def duties_table_pdf(path: Path) -> Path:
     for x, y, text in [(72, 585, "Owner"), (220, 585, "Director of Nursing and Quality, with the"),
                        (220, 573, "deputy director as delegate."), (72, 561, "Review date"),
                        (220, 561, "October 2027")]:
+        c.drawString(x, y, text)
+    c.setFont("Helvetica-Bold", 14)
+    c.drawString(72, 525, "Definitions")
+    c.setFont("Helvetica", 10)
+    for x, y, text in [(72, 500, "Deprivation of Liberty"), (72, 488, "Safeguards"),
+                       (220, 500, "The legal framework that applies when a person"),
+                       (220, 488, "is deprived of their liberty."), (72, 466, "Wilful neglect"),
+                       (220, 466, "A criminal offence by a care worker.")]:
         c.drawString(x, y, text)
     c.showPage()
     c.save()

@@ -337,13 +337,14 @@ def test_a_table_without_rules_is_read_row_by_row(tmp_path):
 def test_a_tables_wrapped_cells_join_their_own_row(tmp_path):
     """A cell that wraps onto a second line is drawn cell by cell: its lines join their own
     cell, not the next cell's line ("Named Nurse for Gives advice ... Safeguarding Adults
-    safeguarding board ..."), rows between rules stay apart, and in a table without rules a
-    value wrapped under itself stays in its row while the next label starts a new one."""
-    from pdfs import DUTIES_ROWS, UNRULED_ROWS, duties_table_pdf
+    safeguarding board ..."), rows between rules stay apart; in a table without rules, a
+    value wrapped under itself stays in its row while the next label starts a new one, and
+    where rows are set further apart than their lines, a wrapped label stays in its row."""
+    from pdfs import DUTIES_ROWS, SPACED_ROWS, UNRULED_ROWS, duties_table_pdf
 
     doc = load_document(SourceFile(duties_table_pdf(tmp_path / "duties.pdf")))
     blocks = doc.text.split("\n\n")
-    for row in DUTIES_ROWS + UNRULED_ROWS:
+    for row in DUTIES_ROWS + UNRULED_ROWS + SPACED_ROWS:
         assert row in blocks
     assert "Every member of staff must report a concern on the day it arises." in blocks
     passages = chunk(doc, analyse(doc))

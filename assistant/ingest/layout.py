@@ -92,7 +92,7 @@ def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     pdf.close()
     dropped: Counter = Counter()
     pages, printed = _drop_furniture(raw_pages, heights, labels, dropped)
-    pages = [table_rows(_drop_contents(p, dropped), r) for p, r in zip(pages, rules, strict=True)]
+    pages = [_drop_contents(p, dropped) for p in pages]
     sizes = Counter()
     for p in pages:
         for x in p:
@@ -101,6 +101,8 @@ def read_layout(name: str, data: bytes, max_pages: int = 1000) -> PdfLayout:
     gaps = [b.top - a.bottom for p in pages for a, b in zip(p, p[1:], strict=False)
             if abs(a.size - body) < 1.5 and abs(b.size - body) < 1.5 and 0 <= b.top - a.bottom]
     pitch = median(gaps) if gaps else body * 0.3
+    # the line pitch is the text's: a table's rows, each made one line, do not count in it
+    pages = [table_rows(p, r) for p, r in zip(pages, rules, strict=True)]
     notes = [_split_footnotes(p, h, body, dropped) for p, h in zip(pages, heights, strict=True)]
     title = meta_title if (len(meta_title) > 3 and not _BAD_TITLE.search(meta_title)) else ""
     return PdfLayout(pages=[n[0] for n in notes], printed=printed,

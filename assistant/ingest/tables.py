@@ -6,10 +6,15 @@ attends" then "Adults safeguarding adults board meetings ..."; as a row it reads
 Nurse for Safeguarding Adults Gives advice ... and attends safeguarding adults board
 meetings ...".
 
-Where a row ends, the page's horizontal rules say: a row boxed by a rule above it takes
-every line down to the next rule. A table without rules gives no such sign; there a line
-continues the row above only when it has nothing in the row's first column (a label never
-wraps into an empty one), so a new row's label is never merged into the last."""
+A table is a run of lines under a row of cells whose text starts at that row's columns.
+Where one of its rows ends, the table says in one of three ways, tried in turn:
+- rules: in a table with horizontal rules between its rows (or a row boxed by rules above
+  and below), a rule ends a row;
+- space: in a table whose rows are set further apart than a cell's lines, a wider gap does;
+- labels: in a table with neither, only a line with nothing in the first column continues
+  the row above (a label never wraps into an empty one), so a new row's label is never
+  merged into the last; a label that wraps is then read as a row of its own.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +26,13 @@ from assistant.ingest.pagelines import Line, Rule
 # lines on one baseline (within this many type sizes) with a gap of at least this many type
 # sizes between them are cells of one row; a word space is about 0.3
 _SAME_ROW, _CELL_SPACE = 0.35, 1.0
-# a cell's wrapped line is less than this many type sizes below the line before it
-_WRAP_GAP = 0.6
+# a line of a table is at most this many type sizes below the line before it
+_TABLE_GAP = 1.5
+# rows set apart by at least this many type sizes more than a cell's lines are
+_ROW_SPACE = 0.25
 # a line holding only a list's label ("4.2.1", "(a)", "iv.", a bullet) is not a cell
 _LABEL = re.compile(r"^\W*(?:\d+(?:\.\d+)*|[a-z]|[ivx]{1,4})?\W*$", re.I)
+
 
 def table_rows(lines: list[Line], rules: list[Rule]) -> list[Line]:
     """The lines of a page in reading order, with each table row made one line."""
@@ -35,13 +43,14 @@ def table_rows(lines: list[Line], rules: list[Rule]) -> list[Line]:
         else:
             beside.append(x)
     out: list[Line] = []
-    for x in beside:
-        row = out[-1] if out and out[-1].cells else None
-        wrapped = _wrapped(row, x, rules) if row is not None else None
-        if wrapped is not None:
-            out[-1] = wrapped
-        else:
-            out.append(x)
+    i = 0
+    while i < len(beside):
+        run = [beside[i]]
+        while (run[0].cells and i + len(run) < len(beside)
+               and _columns(run[0], run[-1], beside[i + len(run)], rules) is not None):
+            run.append(beside[i + len(run)])
+        out += _rows(run, rules) if len(run) > 1 else run
+        i += len(run)
     return out
 
 
@@ -68,34 +77,75 @@ def _joined(a: Line, b: Line) -> Line:
                    bold=a.bold and b.bold, parts=parts)
 
 
-def _ruled_above(row: Line, rules: list[Rule]) -> bool:
-    return any(row.top - 2 * row.size <= y <= row.top + 0.3 * row.size
-               and left <= row.x0 + 1 and right >= row.x1 - 1 for y, left, right in rules)
-
-
-def _wrapped(row: Line, x: Line, rules: list[Rule]) -> Line | None:
-    """The row with line x joined to its cells, if x is the cells' wrapped text."""
-    size = row.size
-    gap = x.top - row.bottom
-    if (x.page != row.page or not -0.2 * size <= gap <= _WRAP_GAP * size
+def _columns(first: Line, last: Line, x: Line, rules: list[Rule]) -> list[int] | None:
+    """The columns of the table headed by row `first` that the pieces of line x start in,
+    if x is a line of that table just below line `last`; else None. A line wider than its
+    column is one only in a box of rules (a label and its value too close to part)."""
+    size = first.size
+    if (x.page != first.page or not -0.2 * size <= x.top - last.bottom <= _TABLE_GAP * size
             or abs(x.size - size) > 0.15 * size):
         return None
-    if any(row.bottom - 0.3 * size < y < x.top + 0.3 * size and left < x.x1 and right > x.x0
-           for y, left, right in rules):
-        return None  # a rule between: the next row
-    anchors = [a for a, _ in row.parts]
-    texts = [t for _, t in row.parts]
-    pieces = _cells_of(x)
+    anchors = [a for a, _ in first.parts]
     columns = [max((j for j, a in enumerate(anchors) if a <= x0 + 0.5 * size), default=-1)
-               for x0, _ in pieces]
+               for x0, _ in _cells_of(x)]
     if -1 in columns or columns != sorted(set(columns)):
         return None
-    if (0 in columns and not _ruled_above(row, rules)) or (
-            len(pieces) == 1 and columns[0] + 1 < len(anchors)
-            and x.x1 > anchors[columns[0] + 1]):
-        return None  # a label in a table without rules: a new row; or wider than its cell
-    for j, (_, text) in zip(columns, pieces, strict=True):
-        texts[j] = f"{texts[j]} {text}"
-    parts = tuple(zip(anchors, texts, strict=True))
-    return replace(row, text=" ".join(texts), x1=max(row.x1, x.x1), bottom=x.bottom,
-                   bold=row.bold and x.bold, parts=parts)
+    if (not x.cells and columns[0] + 1 < len(anchors) and x.x1 > anchors[columns[0] + 1]
+            and not _boxed(x, rules)):
+        return None  # wider than its column: the text under the table
+    return columns
+
+
+def _boxed(x: Line, rules: list[Rule]) -> bool:
+    """Whether a rule as wide as line x runs just above or below it."""
+    return any(left <= x.x0 + 1 and right >= x.x1 - 1
+               and (x.top - x.size <= y <= x.top + 0.3 * x.size
+                    or x.bottom - 0.3 * x.size <= y <= x.bottom + x.size)
+               for y, left, right in rules)
+
+
+def _rows(run: list[Line], rules: list[Rule]) -> list[Line]:
+    """A table's lines (a row of cells first) as its rows, each one line."""
+    size = run[0].size
+    ruled = [any(a.bottom - 0.3 * size < y < b.top + 0.3 * size and left < b.x1 and right > b.x0
+                 for y, left, right in rules) for a, b in zip(run, run[1:], strict=False)]
+    gaps = [b.top - a.bottom for a, b in zip(run, run[1:], strict=False)]
+    spaced = max(gaps) - min(gaps) > _ROW_SPACE * size
+    out = [run[0]]
+    for k, x in enumerate(run[1:]):
+        columns = _columns(run[0], run[k], x, rules) or []
+        if sum(ruled) >= 2 or not any(ruled) and _enclosed(run, rules):
+            new = ruled[k]
+        elif spaced:
+            new = ruled[k] or gaps[k] > min(gaps) + _ROW_SPACE * size
+        else:
+            new = ruled[k] or 0 in columns
+        if new:
+            empty = replace(x, parts=tuple((a, "") for a, _ in run[0].parts))
+            out.append(_wrapped(empty, x, columns))
+        else:
+            out[-1] = _wrapped(out[-1], x, columns)
+    return out
+
+
+def _enclosed(run: list[Line], rules: list[Rule]) -> bool:
+    """Whether rules as wide as the lines run just above the first and below the last."""
+    x0, x1, size = min(x.x0 for x in run), max(x.x1 for x in run), run[0].size
+
+    def ruled(lo: float, hi: float) -> bool:
+        return any(lo <= y <= hi and left <= x0 + 1 and right >= x1 - 1
+                   for y, left, right in rules)
+
+    return (ruled(run[0].top - 2 * size, run[0].top + 0.3 * size)
+            and ruled(run[-1].bottom - 0.3 * size, run[-1].bottom + 2 * size))
+
+
+def _wrapped(row: Line, x: Line, columns: list[int]) -> Line:
+    """The row with the pieces of line x added to the ends of their columns."""
+    anchors = [a for a, _ in row.parts]
+    texts = [t for _, t in row.parts]
+    for j, (_, text) in zip(columns, _cells_of(x), strict=True):
+        texts[j] = f"{texts[j]} {text}".strip()
+    return replace(row, text=" ".join(t for t in texts if t), x1=max(row.x1, x.x1),
+                   bottom=x.bottom, bold=row.bold and x.bold,
+                   parts=tuple(zip(anchors, texts, strict=True)))

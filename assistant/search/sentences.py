@@ -29,6 +29,7 @@ from assistant.types import Hit, Intent, PassageKind, Query, ScoredSentence
 _REFERENCE = re.compile(r"https?://|www\.")
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november"
            "|december")
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
                  "|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
                  "|billion")
@@ -56,9 +57,10 @@ _CARRIES = {
 _NOT_QUANTITY = re.compile(
     r"\b(?:(?:19|20)\d\d(?:/\d\d)?|(?:objectives?|domains?|chapters?|annex|sections?"
     r"|paragraphs?|questions?|pages?|footnotes?)\s+\d[\d.]*(?:\s*[-\u2013]\s*\d+)?)\b", re.I)
-# a capitalised word after a lower-case word or a comma (a name's candidate; not a month),
-# an Act of Parliament
-_CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()})\b)[A-Z][a-z\u2019']+\b")
+# a capitalised word after a lower-case word or a comma (a name's candidate; not a month or
+# a day of the week), an Act of Parliament
+_CAPITALISED = re.compile(rf"(?<=[a-z,;] )(?!(?:{_MONTHS.title()}|{_WEEKDAYS.title()})\b)"
+                          r"[A-Z][a-z\u2019']+\b")
 _LAW = re.compile(r"\b[A-Z][a-z]+ Act\b")
 _ACT_NAME = re.compile(r"(?:\b[A-Z][a-z]+\s+(?:(?:of|and|for)\s+)?)+Act\b")
 # a row of a document's control table that names who did something to it ("Approved by
