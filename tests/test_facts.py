@@ -284,3 +284,13 @@ def test_the_words_of_an_acts_name_do_not_name_a_person(index):
     assert carries("law", text)
     assert not carries("person", text, name_words(index))
     assert carries("person", "The mandate was welcomed by Jeremy Hunt.", name_words(index))
+
+
+def test_days_of_the_week_name_no_person():
+    """"Monday to Friday" after a comma looks like a name; a day names no one, whatever the
+    corpus's rare words are."""
+    from assistant.search.sentences import carries
+
+    text = "The team can be contacted between 8am and 5pm, Monday to Friday."
+    assert not carries("person", text, frozenset({"monday", "friday"}))
+    assert carries("person", "The team is led by Anna Price.", frozenset({"price"}))
