@@ -286,15 +286,17 @@ def trust_policy_pdf(path: Path) -> Path:
 
 # A table of duties whose cells wrap onto a second line, drawn cell by cell between rules as
 # word processors draw it, then a table without rules whose value wraps under itself
-DUTIES_ROWS = ["Named Nurse for Safeguarding Adults Gives advice to staff and attends the "
+DUTIES_ROWS = ["Named Nurse for Safeguarding Adults | Gives advice to staff and attends the "
                "safeguarding board on behalf of the Trust.",
-               "Ward managers Make sure their staff complete safeguarding training."]
-UNRULED_ROWS = ["Owner Director of Nursing and Quality, with the deputy director as delegate.",
-                "Review date October 2027"]
+               "Ward managers | Make sure their staff complete safeguarding training.",
+               "Head of Patient Experience | Leads on complaints and reports to the Board "
+               "each quarter."]
+UNRULED_ROWS = ["Owner | Director of Nursing and Quality, with the deputy director as delegate.",
+                "Review date | October 2027"]
 # a table without rules whose rows are set further apart than their lines: its labels wrap
-SPACED_ROWS = ["Deprivation of Liberty Safeguards The legal framework that applies when a "
+SPACED_ROWS = ["Deprivation of Liberty Safeguards | The legal framework that applies when a "
                "person is deprived of their liberty.",
-               "Wilful neglect A criminal offence by a care worker."]
+               "Wilful neglect | A criminal offence by a care worker."]
 
 
 def duties_table_pdf(path: Path) -> Path:
@@ -302,7 +304,7 @@ def duties_table_pdf(path: Path) -> Path:
     c.setFont("Helvetica-Bold", 14)
     c.drawString(72, 770, "Roles and responsibilities")
     c.setLineWidth(0.5)
-    for y in (750, 710, 680):
+    for y in (750, 710, 682, 645):
         c.line(72, y, 520, y)
     cells = [((76, 738, ["Named Nurse for", "Safeguarding Adults"]),
               (220, 738, ["Gives advice to staff and attends the",
@@ -314,7 +316,12 @@ def duties_table_pdf(path: Path) -> Path:
         for x, y, lines in row:
             for n, line in enumerate(lines):
                 c.drawString(x, y - 12 * n, line)
-    c.drawString(72, 650, "Every member of staff must report a concern on the day it arises.")
+    # a label that nearly fills its column: its value starts little more than a word away
+    label = "Head of Patient Experience"
+    c.drawString(220 - c.stringWidth(label, "Helvetica", 10) - 12, 670, label)
+    c.drawString(220, 670, "Leads on complaints and reports to the")
+    c.drawString(220, 658, "Board each quarter.")
+    c.drawString(72, 625, "Every member of staff must report a concern on the day it arises.")
     c.setFont("Helvetica-Bold", 14)
     c.drawString(72, 610, "Document control")
     c.setFont("Helvetica", 10)

@@ -323,11 +323,12 @@ def test_typeset_ligatures_read_as_their_letters(tmp_path, name):
 
 def test_a_table_without_rules_is_read_row_by_row(tmp_path):
     """A document-control table drawn as a label and a value set far apart, row under row,
-    is read one row at a time: its rows are not wrapped lines of one paragraph."""
+    is read one row at a time, its cells parted by a bar: its rows are not wrapped lines of
+    one paragraph."""
     from pdfs import TRUST_POLICY_CONTROL, trust_policy_pdf
 
     doc = load_document(SourceFile(trust_policy_pdf(tmp_path / "policy.pdf")))
-    rows = [f"{label} {value}" for label, value in TRUST_POLICY_CONTROL]
+    rows = [f"{label} | {value}" for label, value in TRUST_POLICY_CONTROL]
     assert "\n\n".join(rows) in doc.text
     passages = chunk(doc, analyse(doc))
     control = next(p for p in passages if "Approved by" in p.text)

@@ -25,6 +25,9 @@ PARALLEL_PAGES = 40
 # a gap between two characters of a line wider than this many times the type size parts
 # the cells of a table row ("Approved by        Nursing Board"); a word space is about 0.3
 _CELL_GAP = 3.0
+# a gap wider than this many type sizes may part a table's cells that run close together
+_BREAK_GAP = 0.6
+CELL_BAR = " | "
 
 
 class PageError(Exception):
@@ -49,6 +52,9 @@ class Line:
     bold: bool
     page: int
     parts: tuple[tuple[float, str], ...] = ()  # a row's cells: (left edge, text), in order
+    # where a gap wider than a word space parts the text of a line that is not a row: (the
+    # left edge of the text after it, its offset in `text`), for a table to cut at its columns
+    breaks: tuple[tuple[float, int], ...] = ()
 
     @property
     def cells(self) -> bool:
@@ -137,31 +143,50 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
         return None
     visible = [c for c in chars if c[0].strip()]
     bold = mostly_bold([c[5] for c in visible])
-    return Line(text=text, x0=min(c[1] for c in visible), x1=max(c[3] for c in visible),
-                top=height - max(c[4] for c in visible), bottom=height - min(c[2] for c in visible),
-                size=size, bold=bold, page=index, parts=_cells(chars, out, size))
+    parts = _cells(chars, out, size, _CELL_GAP)
+    breaks = () if parts else tuple(
+        (x0, len(_squeeze("".join(out[:text_index]))))
+        for x0, text_index in _gaps(chars, size, _BREAK_GAP))
+    return Line(text=cell_text(parts) if parts else text, x0=min(c[1] for c in visible),
+                x1=max(c[3] for c in visible), top=height - max(c[4] for c in visible),
+                bottom=height - min(c[2] for c in visible), size=size, bold=bold, page=index,
+                parts=parts, breaks=breaks)
+
+
+def cell_text(parts) -> str:
+    """A table row's text: its cells' texts, in order, parted by a bar ("Review date |
+    October 2027"), so that the row reads as a row and one cell never runs into the next."""
+    return CELL_BAR.join(t for _, t in parts if t)
 
 
 def _squeeze(text: str) -> str:
     return re.sub(r" {2,}", " ", text).strip()
 
 
-def _cells(chars: list, out: list[str], size: float) -> tuple[tuple[float, str], ...]:
-    """The line's cells, (left edge, text), when a gap wider than `_CELL_GAP` type sizes
-    parts it (a note's small raised marker is not counted); () when none does. `out` holds
-    the text of each of `chars`."""
-    starts, last = [0], None
+def _gaps(chars: list, size: float, wide: float) -> list[tuple[float, int]]:
+    """(left edge, index) of each character after a gap wider than `wide` type sizes (a
+    note's small raised marker is not counted)."""
+    out, last = [], None
     for i, c in enumerate(chars):
         if not c[0].strip() or c[4] - c[2] < 0.8 * size:
             continue
-        if last is not None and c[1] - last[3] > _CELL_GAP * size:
-            starts.append(i)
+        if last is not None and c[1] - last[3] > wide * size:
+            out.append((c[1], i))
         last = c
-    if len(starts) == 1:
+    return out
+
+
+def _cells(chars: list, out: list[str], size: float, wide: float
+           ) -> tuple[tuple[float, str], ...]:
+    """The line's cells, (left edge, text), when a gap wider than `wide` type sizes parts
+    it; () when none does. `out` holds the text of each of `chars`."""
+    gaps = _gaps(chars, size, wide)
+    if not gaps:
         return ()
-    bounds = zip(starts, [*starts[1:], len(chars)], strict=True)
-    return tuple((next(c[1] for c in chars[a:b] if c[0].strip()), _squeeze("".join(out[a:b])))
-                 for a, b in bounds)
+    starts = [(next(c[1] for c in chars if c[0].strip()), 0), *gaps]
+    ends = [i for _, i in gaps] + [len(chars)]
+    return tuple((x0, _squeeze("".join(out[a:b])))
+                 for (x0, a), b in zip(starts, ends, strict=True))
 
 
 def columns(lines: list[Line], width: float) -> list[Line]:

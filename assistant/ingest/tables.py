@@ -3,8 +3,10 @@ by side on one baseline become the cells of a row, and the lines a cell wraps on
 their own cell of that row, not the row below. A cell of several lines is drawn cell by
 cell, so the page's lines would read "Named Nurse for Safeguarding Gives advice ... and
 attends" then "Adults safeguarding adults board meetings ..."; as a row it reads "Named
-Nurse for Safeguarding Adults Gives advice ... and attends safeguarding adults board
-meetings ...".
+Nurse for Safeguarding Adults | Gives advice ... and attends safeguarding adults board
+meetings ...", its cells parted by a bar. A label that nearly fills its column runs into
+its value on one line, a little more than a word space apart; the line is cut where the
+gap falls at a column of the table.
 
 A table is a run of lines under a row of cells whose text starts at that row's columns.
 Where one of its rows ends, the table says in one of three ways, tried in turn:
@@ -21,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.ingest.pagelines import Line, Rule
+from assistant.ingest.pagelines import Line, Rule, cell_text
 
 # lines on one baseline (within this many type sizes) with a gap of at least this many type
 # sizes between them are cells of one row; a word space is about 0.3
@@ -46,12 +48,30 @@ def table_rows(lines: list[Line], rules: list[Rule]) -> list[Line]:
     i = 0
     while i < len(beside):
         run = [beside[i]]
-        while (run[0].cells and i + len(run) < len(beside)
-               and _columns(run[0], run[-1], beside[i + len(run)], rules) is not None):
-            run.append(beside[i + len(run)])
+        while run[0].cells and i + len(run) < len(beside):
+            x = _cut(run[0], beside[i + len(run)])
+            if _columns(run[0], run[-1], x, rules) is None:
+                break
+            run.append(x)
         out += _rows(run, rules) if len(run) > 1 else run
         i += len(run)
     return out
+
+
+def _cut(first: Line, x: Line) -> Line:
+    """Line x cut into cells where a gap wider than a word space falls at a column of the
+    table headed by row `first` ("Director of Nursing and Quality  Executive lead for":
+    a label and its value too close together to be read as a row on their own)."""
+    size = first.size
+    offsets = [off for bx, off in x.breaks
+               if any(abs(bx - a) <= 0.5 * size for a, _ in first.parts[1:])]
+    if x.cells or not offsets:
+        return x
+    xs = [x.x0] + [bx for bx, off in x.breaks if off in offsets]
+    texts = [x.text[a:b].strip() for a, b in zip([0, *offsets], [*offsets, len(x.text)],
+                                                  strict=True)]
+    parts = tuple(zip(xs, texts, strict=True))
+    return replace(x, text=cell_text(parts), parts=parts, breaks=())
 
 
 def _is_cell(x: Line) -> bool:
@@ -72,7 +92,7 @@ def _cells_of(x: Line) -> tuple[tuple[float, str], ...]:
 
 def _joined(a: Line, b: Line) -> Line:
     parts = _cells_of(a) + _cells_of(b)
-    return replace(a, text=" ".join(t for _, t in parts), x1=max(a.x1, b.x1),
+    return replace(a, text=cell_text(parts), x1=max(a.x1, b.x1),
                    top=min(a.top, b.top), bottom=max(a.bottom, b.bottom),
                    bold=a.bold and b.bold, parts=parts)
 
@@ -146,6 +166,6 @@ def _wrapped(row: Line, x: Line, columns: list[int]) -> Line:
     texts = [t for _, t in row.parts]
     for j, (_, text) in zip(columns, _cells_of(x), strict=True):
         texts[j] = f"{texts[j]} {text}".strip()
-    return replace(row, text=" ".join(t for t in texts if t), x1=max(row.x1, x.x1),
-                   bottom=x.bottom, bold=row.bold and x.bold,
-                   parts=tuple(zip(anchors, texts, strict=True)))
+    parts = tuple(zip(anchors, texts, strict=True))
+    return replace(row, text=cell_text(parts), x1=max(row.x1, x.x1), bottom=x.bottom,
+                   bold=row.bold and x.bold, parts=parts)
