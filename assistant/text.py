@@ -8,6 +8,8 @@ import json
 import re
 
 _YEAR = re.compile(r"\b((?:19|20)\d{2})(?:\s*[/\u2013-]\s*(\d{2}))?\b")
+# what parts the cells of a table's row in a document's text ("Review date | October 2027")
+CELL_BAR = " | "
 
 
 def years_in(text: str) -> list[str]:

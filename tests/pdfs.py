@@ -340,3 +340,52 @@ def duties_table_pdf(path: Path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+# A monitoring table of five narrow columns in a grid of rules, every cell wrapping, under
+# a few paragraphs: a page a column search would read as two columns of text
+MONITORING_ROWS = [
+    "Element monitored | Method | Frequency | Lead | Reported to",
+    "Hand hygiene compliance on wards | Observational audit of the five moments | Monthly | "
+    "Ward manager | Infection Prevention and Control Committee",
+    "Bare below the elbows | Spot checks during audit | Quarterly | Infection prevention and "
+    "control nurse | Divisional governance meeting",
+    "Training uptake | Training records | Every six months | Learning and development lead | "
+    "Workforce committee"]
+CONTROL_ROWS = ["Version | 5", "Ratified by | Infection Prevention and Control Committee"]
+
+
+def monitoring_table_pdf(path: Path) -> Path:
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    h1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=12, leading=15,
+                        spaceBefore=10, spaceAfter=5)
+    body = ParagraphStyle("b", fontName="Helvetica", fontSize=10.5, leading=13.5, spaceAfter=6)
+    cell = ParagraphStyle("c", fontName="Helvetica", fontSize=8.5, leading=10.5)
+    bold = ParagraphStyle("cb", fontName="Helvetica-Bold", fontSize=8.5, leading=10.5)
+
+    def grid(rows: list[str], widths: list[float], header: bool) -> Table:
+        cells = [[Paragraph(x, bold if (header and i == 0) or (not header and j == 0)
+                            else cell) for j, x in enumerate(r.split(" | "))]
+                 for i, r in enumerate(rows)]
+        table = Table(cells, colWidths=[w * cm for w in widths])
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return table
+
+    story = [grid(CONTROL_ROWS, [4, 10], header=False),
+             Paragraph("6.0 Skin care", h1),
+             Paragraph("Staff who develop sore or broken skin on their hands should report it "
+                       "to their manager and be referred to occupational health. Hand cream is "
+                       "provided in clinical areas and should be used at the end of a shift.",
+                       body),
+             Paragraph("7.0 Training", h1),
+             Paragraph("Hand hygiene training is part of mandatory training and must be "
+                       "completed every year by all clinical staff.", body),
+             Paragraph("8.0 Monitoring compliance", h1),
+             grid(MONITORING_ROWS, [3.6, 3.6, 2.4, 3.2, 3.6], header=True)]
+    SimpleDocTemplate(str(path), pagesize=A4, title="Hand Hygiene Policy").build(story)
+    return path

@@ -351,3 +351,20 @@ def test_a_tables_wrapped_cells_join_their_own_row(tmp_path):
     passages = chunk(doc, analyse(doc))
     sentences = {doc.text[a:b] for p in passages for a, b in p.sentences}
     assert DUTIES_ROWS[0] in sentences
+
+
+def test_a_grid_of_narrow_columns_is_read_row_by_row(tmp_path):
+    """A monitoring table of five narrow columns between rules drawn down: cells that run
+    close together are parted at the rules, the table is read row by row even where the
+    page would be read as two columns of text, and its bold rows head no section."""
+    from pdfs import CONTROL_ROWS, MONITORING_ROWS, monitoring_table_pdf
+
+    doc = load_document(SourceFile(monitoring_table_pdf(tmp_path / "hygiene.pdf")))
+    blocks = doc.text.split("\n\n")
+    for row in CONTROL_ROWS + MONITORING_ROWS:
+        assert row in blocks
+    passages = chunk(doc, analyse(doc))
+    row = next(p for p in passages if MONITORING_ROWS[1] in p.text)
+    assert "Monitoring compliance" in str(row.section)
+    assert not any(r.split(" | ")[0] in str(p.section) for p in passages
+                   for r in CONTROL_ROWS + MONITORING_ROWS[:1])

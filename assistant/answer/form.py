@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import BACK_REFERENCE
+from assistant.text import BACK_REFERENCE, CELL_BAR
 
 _ITEM_MARK = re.compile(r"^[\s\u2022\u00b7*\u2013\u2014-]+")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -65,11 +65,13 @@ _NAME_JOINS = frozenset({"and", "of", "for", "the", "in", "on", "at", "to", "&"}
 
 def opens_list(s: str) -> bool:
     """A sentence that leads into a list: it ends with a colon, or breaks off without a
-    full stop ("the four tests that there is"), unless it is a date or a name in capitals
-    ("Riverside and Vale Hospitals NHS Foundation Trust")."""
+    full stop ("the four tests that there is"), unless it is a date, a name in capitals
+    ("Riverside and Vale Hospitals NHS Foundation Trust") or a table's row."""
     s = s.rstrip()
     if re.search(r"\b(?:19|20)\d\d$", s):
         return False  # a line that ends in a year is a date ("13 November 2012")
+    if CELL_BAR in s:
+        return False  # a table's row: the rows below are rows, not its items
     if not s.endswith(":") and all(w[:1].isupper() or w in _NAME_JOINS
                                    for w in re.findall(r"[^\W\d_][\w\u2019'-]*", s)):
         return False

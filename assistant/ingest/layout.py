@@ -277,7 +277,7 @@ def raw_blocks(layout: PdfLayout) -> list[dict]:
                 close()
                 current = {"lines": [], "kind": "body", "footnote": None, "indent": 0,
                            "page_start": prev is None, "heading": None, "level": level,
-                           "bold": x.bold}
+                           "bold": x.bold, "row": x.cells}
             current["lines"].append((x.text, page_no))
             current["bold"] = current["bold"] and x.bold
             current["last"] = x
@@ -313,10 +313,13 @@ def _footnote_block(note: list[Line], page_no) -> dict:
 
 
 def _mark_headings(blocks: list[dict]) -> None:
-    """A short bold line of its own ("Access to health services:") heads a section."""
+    """A short bold line of its own ("Access to health services:") heads a section; a
+    table's row in bold type (its header) does not."""
     for b in blocks:
         text = " ".join(t for t, _ in b["lines"])
-        if b["kind"] == "body" and not b["level"] and b.get("bold") and len(b["lines"]) <= 3 \
+        row = b.pop("row", False)
+        if b["kind"] == "body" and not b["level"] and b.get("bold") and not row \
+                and len(b["lines"]) <= 3 \
                 and len(text.split()) <= 12 and not re.search(r"[.;,]$", text):
             b["level"] = 2
         if b["level"]:

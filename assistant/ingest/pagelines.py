@@ -16,6 +16,7 @@ from functools import partial
 from statistics import median
 
 from assistant.ingest.fonts import Faces
+from assistant.text import CELL_BAR
 
 _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077"
                              "\u2078\u2079")
@@ -27,7 +28,6 @@ PARALLEL_PAGES = 40
 _CELL_GAP = 3.0
 # a gap wider than this many type sizes may part a table's cells that run close together
 _BREAK_GAP = 0.6
-CELL_BAR = " | "
 
 
 class PageError(Exception):
@@ -42,6 +42,14 @@ Rule = tuple[float, float, float]  # a horizontal rule: distance from the top, l
 
 
 @dataclass
+class Rules:
+    """A page's rules: across, (distance from the top, left, right); down, (x, top, bottom)."""
+
+    across: list[Rule]
+    down: list[tuple[float, float, float]]
+
+
+@dataclass
 class Line:
     text: str
     x0: float
@@ -52,9 +60,10 @@ class Line:
     bold: bool
     page: int
     parts: tuple[tuple[float, str], ...] = ()  # a row's cells: (left edge, text), in order
-    # where a gap wider than a word space parts the text of a line that is not a row: (the
-    # left edge of the text after it, its offset in `text`), for a table to cut at its columns
-    breaks: tuple[tuple[float, int], ...] = ()
+    # where a gap wider than a word space (but not a cell's) parts the text: (the left edge
+    # of the text after it, its cell's index in `parts` (0 when none), its offset in that
+    # cell's text, or in `text`), for a table to cut at its columns
+    breaks: tuple[tuple[float, int, int], ...] = ()
 
     @property
     def cells(self) -> bool:
@@ -96,18 +105,20 @@ def page_lines(page, index: int, height: float) -> list[Line]:
     return lines
 
 
-def page_rules(page, height: float) -> list[Rule]:
-    """The horizontal rules of a pypdfium2 page: thin paths, and the top and bottom edges of
-    wider boxes (a row's shading), each at least 20 points long."""
+def page_rules(page, height: float) -> Rules:
+    """The rules of a pypdfium2 page: thin paths across at least 20 points, and the top and
+    bottom edges of wider boxes (a row's shading); thin paths down at least 10 points."""
     import pypdfium2.raw as raw
 
-    out: list[Rule] = []
+    out = Rules([], [])
     for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=2):
         left, bottom, right, top = obj.get_bounds()
+        if right - left <= 2.5 and top - bottom >= 10:
+            out.down.append(((left + right) / 2, height - top, height - bottom))
         if right - left < 20:
             continue
         edges = ((bottom + top) / 2,) if top - bottom <= 2.5 else (bottom, top)
-        out += [(height - y, left, right) for y in edges]
+        out.across += [(height - y, left, right) for y in edges]
     return out
 
 
@@ -144,13 +155,16 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
     visible = [c for c in chars if c[0].strip()]
     bold = mostly_bold([c[5] for c in visible])
     parts = _cells(chars, out, size, _CELL_GAP)
-    breaks = () if parts else tuple(
-        (x0, len(_squeeze("".join(out[:text_index]))))
-        for x0, text_index in _gaps(chars, size, _BREAK_GAP))
+    starts = [0] + [i for _, i in _gaps(chars, size, _CELL_GAP)]
+    breaks = []
+    for x0, i in _gaps(chars, size, _BREAK_GAP):
+        cell = max(k for k, a in enumerate(starts) if a <= i)
+        if starts[cell] != i:
+            breaks.append((x0, cell, len(_squeeze("".join(out[starts[cell]:i])))))
     return Line(text=cell_text(parts) if parts else text, x0=min(c[1] for c in visible),
                 x1=max(c[3] for c in visible), top=height - max(c[4] for c in visible),
                 bottom=height - min(c[2] for c in visible), size=size, bold=bold, page=index,
-                parts=parts, breaks=breaks)
+                parts=parts, breaks=tuple(breaks))
 
 
 def cell_text(parts) -> str:
@@ -221,7 +235,7 @@ def _band(lines: list[Line], gutter: float) -> list[Line]:
     return sorted(left, key=lambda x: x.top) + sorted(right, key=lambda x: x.top)
 
 
-def read_pages(pdf, data: bytes) -> list[tuple[float, list[Line], str, list[Rule]]]:
+def read_pages(pdf, data: bytes) -> list[tuple[float, list[Line], str, Rules]]:
     """(height, lines in reading order, page label, horizontal rules) of every page of an
     opened pypdfium2 document whose bytes are `data`; raises PageError for a page pdfium
     cannot read.
@@ -285,7 +299,7 @@ class _Child:
             self._proc.wait()
 
 
-def _pages_of(pdf, start: int, stop: int) -> list[tuple[float, list[Line], str, list[Rule]]]:
+def _pages_of(pdf, start: int, stop: int) -> list[tuple[float, list[Line], str, Rules]]:
     out = []
     for i in range(start, stop):
         try:

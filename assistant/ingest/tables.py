@@ -4,12 +4,15 @@ their own cell of that row, not the row below. A cell of several lines is drawn 
 cell, so the page's lines would read "Named Nurse for Safeguarding Gives advice ... and
 attends" then "Adults safeguarding adults board meetings ..."; as a row it reads "Named
 Nurse for Safeguarding Adults | Gives advice ... and attends safeguarding adults board
-meetings ...", its cells parted by a bar. A label that nearly fills its column runs into
-its value on one line, a little more than a word space apart; the line is cut where the
-gap falls at a column of the table.
+meetings ...", its cells parted by a bar.
 
-A table is a run of lines under a row of cells whose text starts at that row's columns.
-Where one of its rows ends, the table says in one of three ways, tried in turn:
+Cells that run close together on one line (a label that nearly fills its column, a table
+of five narrow columns) are parted where a gap wider than a word space falls at a rule
+drawn down between columns, or at a column of the table.
+
+A table is a run of lines under a row of cells whose text starts at that row's columns
+(or between the rules drawn down it). Where one of its rows ends, the table says in one of
+three ways, tried in turn:
 - rules: in a table with horizontal rules between its rows (or a row boxed by rules above
   and below), a rule ends a row;
 - space: in a table whose rows are set further apart than a cell's lines, a wider gap does;
@@ -23,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.ingest.pagelines import Line, Rule, cell_text
+from assistant.ingest.pagelines import Line, Rule, Rules, cell_text
 
 # lines on one baseline (within this many type sizes) with a gap of at least this many type
 # sizes between them are cells of one row; a word space is about 0.3
@@ -36,11 +39,11 @@ _ROW_SPACE = 0.25
 _LABEL = re.compile(r"^\W*(?:\d+(?:\.\d+)*|[a-z]|[ivx]{1,4})?\W*$", re.I)
 
 
-def table_rows(lines: list[Line], rules: list[Rule]) -> list[Line]:
+def table_rows(lines: list[Line], rules: Rules) -> list[Line]:
     """The lines of a page in reading order, with each table row made one line."""
     beside: list[Line] = []
-    for x in lines:
-        if beside and _beside(beside[-1], x):
+    for x in (_cut(x, _downs(x, rules)) for x in _by_rows(lines, rules)):
+        if beside and _beside(beside[-1], x, rules):
             beside[-1] = _joined(beside[-1], x)
         else:
             beside.append(x)
@@ -48,41 +51,96 @@ def table_rows(lines: list[Line], rules: list[Rule]) -> list[Line]:
     i = 0
     while i < len(beside):
         run = [beside[i]]
-        while run[0].cells and i + len(run) < len(beside):
-            x = _cut(run[0], beside[i + len(run)])
-            if _columns(run[0], run[-1], x, rules) is None:
+        anchors = _anchors(run[0], rules)
+        while anchors and i + len(run) < len(beside):
+            x = _cut(beside[i + len(run)], anchors[1:])
+            if _columns(anchors, run[-1], x, rules.across) is None:
                 break
             run.append(x)
-        out += _rows(run, rules) if len(run) > 1 else run
+        out += _rows(run, anchors, rules.across) if len(run) > 1 else run
         i += len(run)
     return out
 
 
-def _cut(first: Line, x: Line) -> Line:
-    """Line x cut into cells where a gap wider than a word space falls at a column of the
-    table headed by row `first` ("Director of Nursing and Quality  Executive lead for":
-    a label and its value too close together to be read as a row on their own)."""
-    size = first.size
-    offsets = [off for bx, off in x.breaks
-               if any(abs(bx - a) <= 0.5 * size for a, _ in first.parts[1:])]
-    if x.cells or not offsets:
+def _by_rows(lines: list[Line], rules: Rules) -> list[Line]:
+    """The lines with those inside a grid of rules drawn down (three or more, side by side
+    over the same height) read row by row, left to right: a page's columns may have been
+    read one after the other, and a grid's columns are not the page's."""
+    downs = sorted(rules.down, key=lambda v: v[1])
+    grids: list[list[tuple[float, float, float]]] = []
+    for v in downs:
+        if grids and v[1] <= max(b for _, _, b in grids[-1]):
+            grids[-1].append(v)
+        else:
+            grids.append([v])
+    for grid in (g for g in grids if len(g) >= 3):
+        left, right = min(v[0] for v in grid), max(v[0] for v in grid)
+        top, bottom = min(v[1] for v in grid), max(v[2] for v in grid)
+        inside = [i for i, x in enumerate(lines) if left - 1 <= x.x0 and x.x1 <= right + 1
+                  and top <= (x.top + x.bottom) / 2 <= bottom]
+        if len(inside) < 2:
+            continue
+        rows: list[list[Line]] = []
+        for x in sorted((lines[i] for i in inside), key=lambda x: x.top):
+            if rows and x.top - rows[-1][0].top <= _SAME_ROW * x.size:
+                rows[-1].append(x)
+            else:
+                rows.append([x])
+        ordered = [x for row in rows for x in sorted(row, key=lambda x: x.x0)]
+        rest = [x for i, x in enumerate(lines) if i not in set(inside)]
+        at = sum(1 for i in range(inside[0]) if i not in set(inside))
+        lines = rest[:at] + ordered + rest[at:]
+    return lines
+
+
+def _downs(x: Line, rules: Rules) -> list[float]:
+    """Where rules drawn down through line x's height cross it."""
+    middle = (x.top + x.bottom) / 2
+    return [vx for vx, top, bottom in rules.down
+            if top <= middle <= bottom and x.x0 + 1 < vx < x.x1 - 1]
+
+
+def _anchors(first: Line, rules: Rules) -> list[float]:
+    """Where the columns of a table whose first row is line `first` start (its cells' left
+    edges, or the rules drawn down between them); [] when it is not a row."""
+    if not first.cells:
+        return []
+    return sorted({first.x0 - 0.5 * first.size, *_downs(first, rules)}) if _downs(
+        first, rules) else [a for a, _ in first.parts]
+
+
+def _cut(x: Line, columns: list[float]) -> Line:
+    """Line x cut into cells where a gap wider than a word space falls at one of `columns`
+    (the left edges of a table's columns after its first, or its rules drawn down): a
+    label and its value too close together to be read as a row ("Director of Nursing and
+    Quality  Executive lead for")."""
+    size = x.size
+    cuts = [(bx, cell, off) for bx, cell, off in x.breaks
+            if any(-0.5 * size <= bx - a <= 1.5 * size for a in columns)]
+    if not cuts:
         return x
-    xs = [x.x0] + [bx for bx, off in x.breaks if off in offsets]
-    texts = [x.text[a:b].strip() for a, b in zip([0, *offsets], [*offsets, len(x.text)],
-                                                  strict=True)]
-    parts = tuple(zip(xs, texts, strict=True))
-    return replace(x, text=cell_text(parts), parts=parts, breaks=())
+    parts: list[tuple[float, str]] = []
+    for cell, (x0, text) in enumerate(_cells_of(x)):
+        at = sorted((off, bx) for bx, c, off in cuts if c == cell)
+        edges, offsets = [x0] + [bx for _, bx in at], [0] + [off for off, _ in at]
+        parts += [(e, text[a:b].strip()) for e, a, b in
+                  zip(edges, offsets, [*offsets[1:], len(text)], strict=True)]
+    return replace(x, text=cell_text(parts), parts=tuple(parts), breaks=())
 
 
 def _is_cell(x: Line) -> bool:
     return bool(re.search(r"[^\W\d_]{2}", x.text)) and not _LABEL.match(x.text)
 
 
-def _beside(a: Line, b: Line) -> bool:
-    """Whether line b stands to the right of line a on its baseline, a cell apart."""
+def _beside(a: Line, b: Line, rules: Rules) -> bool:
+    """Whether line b stands to the right of line a on its baseline, a cell apart (or a
+    rule drawn down between them)."""
     size = max(a.size, b.size)
+    middle = (b.top + b.bottom) / 2
+    parted = b.x0 - a.x1 > _CELL_SPACE * size or any(
+        a.x1 <= vx <= b.x0 and top <= middle <= bottom for vx, top, bottom in rules.down)
     return (a.page == b.page and abs(a.bottom - b.bottom) <= _SAME_ROW * size
-            and abs(a.size - b.size) <= 0.15 * size and b.x0 - a.x1 > _CELL_SPACE * size
+            and abs(a.size - b.size) <= 0.15 * size and b.x0 > a.x1 and parted
             and _is_cell(a) and _is_cell(b))
 
 
@@ -97,64 +155,66 @@ def _joined(a: Line, b: Line) -> Line:
                    bold=a.bold and b.bold, parts=parts)
 
 
-def _columns(first: Line, last: Line, x: Line, rules: list[Rule]) -> list[int] | None:
-    """The columns of the table headed by row `first` that the pieces of line x start in,
-    if x is a line of that table just below line `last`; else None. A line wider than its
-    column is one only in a box of rules (a label and its value too close to part)."""
-    size = first.size
-    if (x.page != first.page or not -0.2 * size <= x.top - last.bottom <= _TABLE_GAP * size
+def _columns(anchors: list[float], last: Line, x: Line, across: list[Rule]
+             ) -> list[int] | None:
+    """The columns (starting at `anchors`) that the pieces of line x start in, if x is a
+    line of that table just below line `last`; else None. A line wider than its column is
+    one only in a box of rules (a label and its value too close to part)."""
+    size = last.size
+    if (x.page != last.page or not -0.2 * size <= x.top - last.bottom <= _TABLE_GAP * size
             or abs(x.size - size) > 0.15 * size):
         return None
-    anchors = [a for a, _ in first.parts]
     columns = [max((j for j, a in enumerate(anchors) if a <= x0 + 0.5 * size), default=-1)
                for x0, _ in _cells_of(x)]
     if -1 in columns or columns != sorted(set(columns)):
         return None
     if (not x.cells and columns[0] + 1 < len(anchors) and x.x1 > anchors[columns[0] + 1]
-            and not _boxed(x, rules)):
+            and not _boxed(x, across)):
         return None  # wider than its column: the text under the table
     return columns
 
 
-def _boxed(x: Line, rules: list[Rule]) -> bool:
+def _boxed(x: Line, across: list[Rule]) -> bool:
     """Whether a rule as wide as line x runs just above or below it."""
     return any(left <= x.x0 + 1 and right >= x.x1 - 1
                and (x.top - x.size <= y <= x.top + 0.3 * x.size
                     or x.bottom - 0.3 * x.size <= y <= x.bottom + x.size)
-               for y, left, right in rules)
+               for y, left, right in across)
 
 
-def _rows(run: list[Line], rules: list[Rule]) -> list[Line]:
+def _rows(run: list[Line], anchors: list[float], across: list[Rule]) -> list[Line]:
     """A table's lines (a row of cells first) as its rows, each one line."""
     size = run[0].size
     ruled = [any(a.bottom - 0.3 * size < y < b.top + 0.3 * size and left < b.x1 and right > b.x0
-                 for y, left, right in rules) for a, b in zip(run, run[1:], strict=False)]
+                 for y, left, right in across) for a, b in zip(run, run[1:], strict=False)]
     gaps = [b.top - a.bottom for a, b in zip(run, run[1:], strict=False)]
     spaced = max(gaps) - min(gaps) > _ROW_SPACE * size
-    out = [run[0]]
-    for k, x in enumerate(run[1:]):
-        columns = _columns(run[0], run[k], x, rules) or []
-        if sum(ruled) >= 2 or not any(ruled) and _enclosed(run, rules):
-            new = ruled[k]
+    out: list[Line] = []
+    for k, x in enumerate(run):
+        columns = _columns(anchors, run[k - 1], x, across) if k else None
+        if columns is None:  # the first row
+            columns = [max((j for j, a in enumerate(anchors) if a <= x0 + 0.5 * size),
+                           default=0) for x0, _ in _cells_of(x)]
+            new = True
+        elif sum(ruled) >= 2 or not any(ruled) and _enclosed(run, across):
+            new = ruled[k - 1]
         elif spaced:
-            new = ruled[k] or gaps[k] > min(gaps) + _ROW_SPACE * size
+            new = ruled[k - 1] or gaps[k - 1] > min(gaps) + _ROW_SPACE * size
         else:
-            new = ruled[k] or 0 in columns
+            new = ruled[k - 1] or 0 in columns
         if new:
-            empty = replace(x, parts=tuple((a, "") for a, _ in run[0].parts))
-            out.append(_wrapped(empty, x, columns))
-        else:
-            out[-1] = _wrapped(out[-1], x, columns)
+            out.append(replace(x, parts=tuple((a, "") for a in anchors)))
+        out[-1] = _wrapped(out[-1], x, columns)
     return out
 
 
-def _enclosed(run: list[Line], rules: list[Rule]) -> bool:
+def _enclosed(run: list[Line], across: list[Rule]) -> bool:
     """Whether rules as wide as the lines run just above the first and below the last."""
     x0, x1, size = min(x.x0 for x in run), max(x.x1 for x in run), run[0].size
 
     def ruled(lo: float, hi: float) -> bool:
         return any(lo <= y <= hi and left <= x0 + 1 and right >= x1 - 1
-                   for y, left, right in rules)
+                   for y, left, right in across)
 
     return (ruled(run[0].top - 2 * size, run[0].top + 0.3 * size)
             and ruled(run[-1].bottom - 0.3 * size, run[-1].bottom + 2 * size))
