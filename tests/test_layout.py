@@ -368,3 +368,21 @@ def test_a_grid_of_narrow_columns_is_read_row_by_row(tmp_path):
     assert "Monitoring compliance" in str(row.section)
     assert not any(r.split(" | ")[0] in str(p.section) for p in passages
                    for r in CONTROL_ROWS + MONITORING_ROWS[:1])
+
+
+def test_a_covers_label_lines_are_one_fact_a_line(tmp_path):
+    """A policy's cover lists its facts a line each, "Label: value": they are not wrapped
+    lines of one run-on paragraph, so "Approved by: ..." is a sentence of its own."""
+    facts = ["Policy number: MM-02", "Version: 7.1",
+             "Approved by: Drugs and Therapeutics Committee", "Date approved: 12 January 2025",
+             "Review date: January 2028"]
+    cover = [("Helvetica-Bold", 22, 72, 700, "Medicines Management Policy")]
+    cover += [("Helvetica", 11, 72, 650 - 16 * n, text) for n, text in enumerate(facts)]
+    body = [("Helvetica-Bold", 13, 72, 760, "1. Introduction"),
+            ("Helvetica", 11, 72, 735, "This policy describes how medicines are prescribed,"),
+            ("Helvetica", 11, 72, 719, "stored and given: it applies to every ward.")]
+    doc = _made_pdf(tmp_path / "medicines.pdf", [cover, body])
+    blocks = doc.text.split("\n\n")
+    assert all(fact in blocks for fact in facts)
+    assert ("This policy describes how medicines are prescribed, stored and given: it applies "
+            "to every ward.") in blocks
