@@ -374,6 +374,7 @@ def test_a_line_ending_in_a_year_does_not_open_a_list():
     assert opens_list("Riverside and Vale Hospitals NHS Foundation Trust:")
     # a table's row, which has no full stop, is followed by rows, not by its items
     assert not opens_list("Ratified by | Infection Prevention and Control Committee")
+    assert not opens_list("Approved by: Drugs and Therapeutics Committee")
 
 
 def test_a_quote_names_what_it_prints_that_reads_like_a_slip(assistant):

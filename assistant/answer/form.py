@@ -59,6 +59,9 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
     return "\n".join(lines)
 
 
+# a label and its value on a line of their own ("Approved by: Drugs and Therapeutics
+# Committee")
+_LABELLED = re.compile(r"^[A-Z][^:.;!?]{0,40}:\s+\S")
 # the small words inside a name in capitals ("Secretary of State for Health")
 _NAME_JOINS = frozenset({"and", "of", "for", "the", "in", "on", "at", "to", "&"})
 
@@ -66,12 +69,13 @@ _NAME_JOINS = frozenset({"and", "of", "for", "the", "in", "on", "at", "to", "&"}
 def opens_list(s: str) -> bool:
     """A sentence that leads into a list: it ends with a colon, or breaks off without a
     full stop ("the four tests that there is"), unless it is a date, a name in capitals
-    ("Riverside and Vale Hospitals NHS Foundation Trust") or a table's row."""
+    ("Riverside and Vale Hospitals NHS Foundation Trust"), a table's row or a label with
+    its value ("Review date: January 2028")."""
     s = s.rstrip()
     if re.search(r"\b(?:19|20)\d\d$", s):
         return False  # a line that ends in a year is a date ("13 November 2012")
-    if CELL_BAR in s:
-        return False  # a table's row: the rows below are rows, not its items
+    if CELL_BAR in s or _LABELLED.match(s) and not s.endswith(":"):
+        return False  # a table's row, a cover's "Approved by: ...": facts, not a lead-in
     if not s.endswith(":") and all(w[:1].isupper() or w in _NAME_JOINS
                                    for w in re.findall(r"[^\W\d_][\w\u2019'-]*", s)):
         return False
