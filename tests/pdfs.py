@@ -389,3 +389,28 @@ def monitoring_table_pdf(path: Path) -> Path:
              grid(MONITORING_ROWS, [3.6, 3.6, 2.4, 3.2, 3.6], header=True)]
     SimpleDocTemplate(str(path), pagesize=A4, title="Hand Hygiene Policy").build(story)
     return path
+
+
+# A table ruled only under its header and at its foot, its rows one line each and evenly set
+WAITS_ROWS = ["Standard | Maximum wait", "Urgent cancer referral | 2 weeks",
+              "Non-urgent treatment | 18 weeks", "Diagnostic test | 6 weeks"]
+
+
+def header_ruled_table_pdf(path: Path) -> Path:
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica-Bold", 13)
+    c.drawString(72, 760, "Waiting times")
+    c.setLineWidth(0.8)
+    for y in (742, 725, 678):
+        c.line(72, y, 500, y)
+    for n, row in enumerate(WAITS_ROWS):
+        label, value = row.split(" | ")
+        y = 730 if n == 0 else 712 - 14 * (n - 1)
+        c.setFont("Helvetica-Bold" if n == 0 else "Helvetica", 10)
+        c.drawString(76, y, label)
+        c.drawString(300, y, value)
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 650, "These waits are measured from the date of referral.")
+    c.showPage()
+    c.save()
+    return path

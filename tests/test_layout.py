@@ -386,3 +386,14 @@ def test_a_covers_label_lines_are_one_fact_a_line(tmp_path):
     assert all(fact in blocks for fact in facts)
     assert ("This policy describes how medicines are prescribed, stored and given: it applies "
             "to every ward.") in blocks
+
+
+def test_a_table_ruled_only_under_its_header_keeps_its_rows_apart(tmp_path):
+    """A rule under the header and one at the foot, rows evenly set between them: the
+    space around the header's rule is no sign that the rows below it are one row."""
+    from pdfs import WAITS_ROWS, header_ruled_table_pdf
+
+    doc = load_document(SourceFile(header_ruled_table_pdf(tmp_path / "waits.pdf")))
+    blocks = doc.text.split("\n\n")
+    assert all(row in blocks for row in WAITS_ROWS)
+    assert "These waits are measured from the date of referral." in blocks

@@ -188,7 +188,9 @@ def _rows(run: list[Line], anchors: list[float], across: list[Rule]) -> list[Lin
     ruled = [any(a.bottom - 0.3 * size < y < b.top + 0.3 * size and left < b.x1 and right > b.x0
                  for y, left, right in across) for a, b in zip(run, run[1:], strict=False)]
     gaps = [b.top - a.bottom for a, b in zip(run, run[1:], strict=False)]
-    spaced = max(gaps) - min(gaps) > _ROW_SPACE * size
+    # the space around a rule (under a header) says nothing of the space between rows
+    open_gaps = [g for g, r in zip(gaps, ruled, strict=True) if not r] or [0.0]
+    spaced = max(open_gaps) - min(open_gaps) > _ROW_SPACE * size
     out: list[Line] = []
     for k, x in enumerate(run):
         columns = _columns(anchors, run[k - 1], x, across) if k else None
@@ -199,7 +201,7 @@ def _rows(run: list[Line], anchors: list[float], across: list[Rule]) -> list[Lin
         elif sum(ruled) >= 2 or not any(ruled) and _enclosed(run, across):
             new = ruled[k - 1]
         elif spaced:
-            new = ruled[k - 1] or gaps[k - 1] > min(gaps) + _ROW_SPACE * size
+            new = ruled[k - 1] or gaps[k - 1] > min(open_gaps) + _ROW_SPACE * size
         else:
             new = ruled[k - 1] or 0 in columns
         if new:
