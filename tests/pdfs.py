@@ -353,13 +353,23 @@ MONITORING_ROWS = [
     "Training uptake | Training records | Every six months | Learning and development lead | "
     "Workforce committee"]
 CONTROL_ROWS = ["Version | 5", "Ratified by | Infection Prevention and Control Committee"]
+# a row whose second cell holds a bulleted list
+LIST_ROW = ("Ward manager | The ward manager must: \u2022 check the hand rub dispensers every "
+            "day; \u2022 display the monthly audit results on the ward.")
 
 
 def monitoring_table_pdf(path: Path) -> Path:
     from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+    from reportlab.platypus import (
+        ListFlowable,
+        ListItem,
+        Paragraph,
+        SimpleDocTemplate,
+        Table,
+        TableStyle,
+    )
 
     h1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=12, leading=15,
                         spaceBefore=10, spaceAfter=5)
@@ -376,7 +386,15 @@ def monitoring_table_pdf(path: Path) -> Path:
                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         return table
 
-    story = [grid(CONTROL_ROWS, [4, 10], header=False),
+    items = ListFlowable([ListItem(Paragraph(x, cell)) for x in [
+        "check the hand rub dispensers every day;",
+        "display the monthly audit results on the ward."]], bulletType="bullet")
+    duties = Table([[Paragraph("Ward manager", cell),
+                     [Paragraph("The ward manager must:", cell), items]]],
+                   colWidths=[4 * cm, 10 * cm])
+    duties.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story = [grid(CONTROL_ROWS, [4, 10], header=False), duties,
              Paragraph("6.0 Skin care", h1),
              Paragraph("Staff who develop sore or broken skin on their hands should report it "
                        "to their manager and be referred to occupational health. Hand cream is "

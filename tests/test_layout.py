@@ -356,12 +356,13 @@ def test_a_tables_wrapped_cells_join_their_own_row(tmp_path):
 def test_a_grid_of_narrow_columns_is_read_row_by_row(tmp_path):
     """A monitoring table of five narrow columns between rules drawn down: cells that run
     close together are parted at the rules, the table is read row by row even where the
-    page would be read as two columns of text, and its bold rows head no section."""
-    from pdfs import CONTROL_ROWS, MONITORING_ROWS, monitoring_table_pdf
+    page would be read as two columns of text, and its bold rows head no section. A list
+    in a cell stays in its row, each bullet with its item."""
+    from pdfs import CONTROL_ROWS, LIST_ROW, MONITORING_ROWS, monitoring_table_pdf
 
     doc = load_document(SourceFile(monitoring_table_pdf(tmp_path / "hygiene.pdf")))
     blocks = doc.text.split("\n\n")
-    for row in CONTROL_ROWS + MONITORING_ROWS:
+    for row in [*CONTROL_ROWS, LIST_ROW, *MONITORING_ROWS]:
         assert row in blocks
     passages = chunk(doc, analyse(doc))
     row = next(p for p in passages if MONITORING_ROWS[1] in p.text)

@@ -43,7 +43,10 @@ def table_rows(lines: list[Line], rules: Rules) -> list[Line]:
     """The lines of a page in reading order, with each table row made one line."""
     beside: list[Line] = []
     for x in (_cut(x, _downs(x, rules)) for x in _by_rows(lines, rules)):
-        if beside and _beside(beside[-1], x, rules):
+        if beside and _labels(beside[-1], x):
+            a = beside[-1]
+            beside[-1] = replace(x, text=f"{a.text} {x.text}", x0=a.x0, parts=(), breaks=())
+        elif beside and _beside(beside[-1], x, rules):
             beside[-1] = _joined(beside[-1], x)
         else:
             beside.append(x)
@@ -130,6 +133,14 @@ def _cut(x: Line, columns: list[float]) -> Line:
 
 def _is_cell(x: Line) -> bool:
     return bool(re.search(r"[^\W\d_]{2}", x.text)) and not _LABEL.match(x.text)
+
+
+def _labels(a: Line, b: Line) -> bool:
+    """Whether line a is only the bullet or number of the item on line b, set level with
+    it just to its left (a list inside a table's cell; a bullet's box may be taller)."""
+    return (a.page == b.page and bool(_LABEL.match(a.text)) and not b.cells
+            and min(abs(a.bottom - b.bottom), abs(a.top - b.top)) <= _SAME_ROW * b.size
+            and 0 <= b.x0 - a.x1 <= _CELL_SPACE * 3 * b.size)
 
 
 def _beside(a: Line, b: Line, rules: Rules) -> bool:
