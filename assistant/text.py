@@ -10,6 +10,10 @@ import re
 _YEAR = re.compile(r"\b((?:19|20)\d{2})(?:\s*[/\u2013-]\s*(\d{2}))?\b")
 # what parts the cells of a table's row in a document's text ("Review date | October 2027")
 CELL_BAR = " | "
+# bullets that word processors set in the Symbol and Wingdings fonts, which a PDF's text
+# gives as private-use characters ("\uf0b7 a review of medicines"): read as a bullet
+BULLET_GLYPHS = str.maketrans(dict.fromkeys(
+    "\uf0b7\uf0a7\uf0d8\uf076\uf0fc\uf06e\uf0a8\uf0e8", "\u2022"))
 
 
 def years_in(text: str) -> list[str]:

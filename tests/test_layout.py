@@ -398,3 +398,16 @@ def test_a_table_ruled_only_under_its_header_keeps_its_rows_apart(tmp_path):
     blocks = doc.text.split("\n\n")
     assert all(row in blocks for row in WAITS_ROWS)
     assert "These waits are measured from the date of referral." in blocks
+
+
+def test_symbol_font_bullets_read_as_bullets(tmp_path):
+    """Word processors set bullets in the Symbol or Wingdings font, which a PDF's text (and
+    text copied from it) gives as private-use characters: they read as a bullet, so an
+    item is a list item and no answer shows an unprintable glyph."""
+    text = ("1. Assessment\n\nThe assessment includes:\n\n\uf0b7 a review of medicines;\n\n"
+            "\uf0a7 a lying and standing blood pressure.\n")
+    (tmp_path / "falls.txt").write_text(text, encoding="utf-8")
+    doc = load_document(SourceFile(tmp_path / "falls.txt"))
+    assert "\u2022 a review of medicines;" in doc.text
+    assert "\u2022 a lying and standing blood pressure." in doc.text
+    assert not any(0xE000 <= ord(ch) <= 0xF8FF for ch in doc.text)

@@ -27,6 +27,7 @@ from assistant.ingest.read import (
     read_checked,
     read_pages,
 )
+from assistant.text import BULLET_GLYPHS
 from assistant.types import Block, BlockKind, Document
 
 __all__ = ["SUPPORTED", "SourceFile", "decode_text", "discover", "load_document",
@@ -160,7 +161,8 @@ def _guess_title(pages: list[str]) -> str:
 
 
 def _normalise_line(line: str) -> str:
-    return _INVISIBLE.sub("", _SPACES.sub(" ", line)).translate(_LIGATURES).rstrip()
+    return _INVISIBLE.sub("", _SPACES.sub(" ", line)).translate(_LIGATURES).translate(
+        BULLET_GLYPHS).rstrip()
 
 
 class _Cleaner:

@@ -16,7 +16,7 @@ from functools import partial
 from statistics import median
 
 from assistant.ingest.fonts import Faces
-from assistant.text import CELL_BAR
+from assistant.text import BULLET_GLYPHS, CELL_BAR
 
 _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077"
                              "\u2078\u2079")
@@ -139,6 +139,7 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
     for i, (ch, _x0, y0, _x1, y1, _b) in enumerate(chars):
         if ch == "\t" or ch == "\u00a0":
             ch = " "
+        ch = ch.translate(BULLET_GLYPHS)
         small = ch.isdigit() and (y1 - y0) < 0.8 * size and y0 > base + 0.15 * size
         if small and len(written) > 1 and out[written[-1]] == " ":
             out[written.pop()] = ""  # a marker set apart from its word still belongs to it
