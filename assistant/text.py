@@ -10,6 +10,8 @@ import re
 _YEAR = re.compile(r"\b((?:19|20)\d{2})(?:\s*[/\u2013-]\s*(\d{2}))?\b")
 # what parts the cells of a table's row in a document's text ("Review date | October 2027")
 CELL_BAR = " | "
+# a line that gives a label and its value ("Approved by: Drugs and Therapeutics Committee")
+LABELLED_LINE = re.compile(r"^[A-Z][^:.;!?]{0,40}:\s+\S")
 # bullets that word processors set in the Symbol and Wingdings fonts, which a PDF's text
 # gives as private-use characters ("\uf0b7 a review of medicines"): read as a bullet
 BULLET_GLYPHS = str.maketrans(dict.fromkeys(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import BACK_REFERENCE, CELL_BAR
+from assistant.text import BACK_REFERENCE, CELL_BAR, LABELLED_LINE
 
 _ITEM_MARK = re.compile(r"^[\s\u2022\u00b7*\u2013\u2014-]+")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -59,9 +59,6 @@ def render_text(quotes: list[tuple[int, list[str]]], lead: str, bullets: bool = 
     return "\n".join(lines)
 
 
-# a label and its value on a line of their own ("Approved by: Drugs and Therapeutics
-# Committee")
-_LABELLED = re.compile(r"^[A-Z][^:.;!?]{0,40}:\s+\S")
 # the small words inside a name in capitals ("Secretary of State for Health")
 _NAME_JOINS = frozenset({"and", "of", "for", "the", "in", "on", "at", "to", "&"})
 
@@ -74,7 +71,7 @@ def opens_list(s: str) -> bool:
     s = s.rstrip()
     if re.search(r"\b(?:19|20)\d\d$", s):
         return False  # a line that ends in a year is a date ("13 November 2012")
-    if CELL_BAR in s or _LABELLED.match(s) and not s.endswith(":"):
+    if CELL_BAR in s or LABELLED_LINE.match(s) and not s.endswith(":"):
         return False  # a table's row, a cover's "Approved by: ...": facts, not a lead-in
     if not s.endswith(":") and all(w[:1].isupper() or w in _NAME_JOINS
                                    for w in re.findall(r"[^\W\d_][\w\u2019'-]*", s)):

@@ -28,6 +28,7 @@ from statistics import median
 from assistant.errors import IngestError
 from assistant.ingest.pagelines import Line, PageError, read_pages
 from assistant.ingest.tables import table_rows
+from assistant.text import LABELLED_LINE
 
 # the number an edge line prints for its page, tried in turn: "Page 4 of 6", "- 4 -",
 # "4 of 6" / "4/6", and a number opening or closing the line ("4 | Title", "Title 4")
@@ -38,9 +39,6 @@ _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
 _BLOCK_START = re.compile(r"^(?:[\u2022\u2013\u00b7\u25aa\u25cf\u25e6\u25a0\u2023\uf0b7\uf0a7*\-]\s"
                           r"|Objective \d+\s*:|\d+(?:\.\d+)+\s|\d{1,2}[a-z]?\.\s+\S"
                           r"|\(?(?:[a-z]|[ivx]{1,4}|\d{1,2})\)\s+\S)")
-# a line that gives a label and its value ("Approved by: Drugs and Therapeutics Committee"):
-# a run of them, as on a policy's cover, is a list of facts, one a line
-_LABEL_LINE = re.compile(r"^[A-Z][^:.;!?]{0,40}:\s+\S")
 _TERMINAL = re.compile(r"[.?!:;\u201d\"\u2019)][\u00b9\u00b2\u00b3\u2070-\u2079]*\s*$")
 _BAD_TITLE = re.compile(r"^(untitled|microsoft word|document\d*$)|\.(docx?|indd|pdf|qxd)\b",
                         re.I)
@@ -298,8 +296,8 @@ def _breaks(x: Line, prev: Line | None, current: dict, level: int, body: float, 
     last: Line = current["last"]
     if x.cells or last.cells:
         return True  # each row of a table is a block of its own, never a wrapped line
-    if _LABEL_LINE.match(x.text) and _LABEL_LINE.match(last.text):
-        return True  # "Version: 7.1" under "Policy number: MM-02"
+    if LABELLED_LINE.match(x.text) and LABELLED_LINE.match(last.text):
+        return True  # a cover's facts a line each: "Version: 7.1" under "Policy number: ..."
     new = bool(_starts_block(x.text, last.text)) or level != current["level"] or (
         len(current["lines"]) <= 3 and current["bold"] and not x.bold
         and last.text.endswith(":"))

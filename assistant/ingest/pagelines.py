@@ -155,12 +155,13 @@ def _make_line(chars: list, index: int, height: float, mostly_bold) -> Line | No
         return None
     visible = [c for c in chars if c[0].strip()]
     bold = mostly_bold([c[5] for c in visible])
-    parts = _cells(chars, out, size, _CELL_GAP)
-    starts = [0] + [i for _, i in _gaps(chars, size, _CELL_GAP)]
+    gaps = _gaps(chars, size, _BREAK_GAP)
+    parts = _cells(chars, out, [(x0, i) for x0, i, wide in gaps if wide > _CELL_GAP * size])
+    starts = [0] + [i for _, i, wide in gaps if wide > _CELL_GAP * size]
     breaks = []
-    for x0, i in _gaps(chars, size, _BREAK_GAP):
-        cell = max(k for k, a in enumerate(starts) if a <= i)
-        if starts[cell] != i:
+    for x0, i, wide in gaps:
+        if wide <= _CELL_GAP * size:  # a cell's own gap starts a cell, it does not break one
+            cell = max(k for k, a in enumerate(starts) if a <= i)
             breaks.append((x0, cell, len(_squeeze("".join(out[starts[cell]:i])))))
     return Line(text=cell_text(parts) if parts else text, x0=min(c[1] for c in visible),
                 x1=max(c[3] for c in visible), top=height - max(c[4] for c in visible),
@@ -178,24 +179,24 @@ def _squeeze(text: str) -> str:
     return re.sub(r" {2,}", " ", text).strip()
 
 
-def _gaps(chars: list, size: float, wide: float) -> list[tuple[float, int]]:
-    """(left edge, index) of each character after a gap wider than `wide` type sizes (a
-    note's small raised marker is not counted)."""
+def _gaps(chars: list, size: float, wide: float) -> list[tuple[float, int, float]]:
+    """(left edge, index, gap) of each character after a gap wider than `wide` type sizes
+    (a note's small raised marker is not counted)."""
     out, last = [], None
     for i, c in enumerate(chars):
         if not c[0].strip() or c[4] - c[2] < 0.8 * size:
             continue
         if last is not None and c[1] - last[3] > wide * size:
-            out.append((c[1], i))
+            out.append((c[1], i, c[1] - last[3]))
         last = c
     return out
 
 
-def _cells(chars: list, out: list[str], size: float, wide: float
+def _cells(chars: list, out: list[str], gaps: list[tuple[float, int]]
            ) -> tuple[tuple[float, str], ...]:
-    """The line's cells, (left edge, text), when a gap wider than `wide` type sizes parts
-    it; () when none does. `out` holds the text of each of `chars`."""
-    gaps = _gaps(chars, size, wide)
+    """The line's cells, (left edge, text), parted at `gaps` (left edge and index of the
+    character after each); () when there are none. `out` holds the text of each of
+    `chars`."""
     if not gaps:
         return ()
     starts = [(next(c[1] for c in chars if c[0].strip()), 0), *gaps]
@@ -237,9 +238,9 @@ def _band(lines: list[Line], gutter: float) -> list[Line]:
 
 
 def read_pages(pdf, data: bytes) -> list[tuple[float, list[Line], str, Rules]]:
-    """(height, lines in reading order, page label, horizontal rules) of every page of an
-    opened pypdfium2 document whose bytes are `data`; raises PageError for a page pdfium
-    cannot read.
+    """(height, lines in reading order, page label, rules) of every page of an opened
+    pypdfium2 document whose bytes are `data`; raises PageError for a page pdfium cannot
+    read.
 
     A long PDF's later pages are read by child processes (`python -m` this module, one per
     spare core) while this process reads the first ones; a child that fails for any reason

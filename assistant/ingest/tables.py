@@ -55,12 +55,16 @@ def table_rows(lines: list[Line], rules: Rules) -> list[Line]:
     while i < len(beside):
         run = [beside[i]]
         anchors = _anchors(run[0], rules)
+        # the columns each line's pieces start in (the first row's own, then the others')
+        columns = [[_column_of(anchors, x0, run[0].size, 0) for x0, _ in _cells_of(run[0])]]
         while anchors and i + len(run) < len(beside):
             x = _cut(beside[i + len(run)], anchors[1:])
-            if _columns(anchors, run[-1], x, rules.across) is None:
+            found = _columns(anchors, run[-1], x, rules.across)
+            if found is None:
                 break
             run.append(x)
-        out += _rows(run, anchors, rules.across) if len(run) > 1 else run
+            columns.append(found)
+        out += _rows(run, columns, anchors, rules.across) if len(run) > 1 else run
         i += len(run)
     return out
 
@@ -90,9 +94,9 @@ def _by_rows(lines: list[Line], rules: Rules) -> list[Line]:
             else:
                 rows.append([x])
         ordered = [x for row in rows for x in sorted(row, key=lambda x: x.x0)]
-        rest = [x for i, x in enumerate(lines) if i not in set(inside)]
-        at = sum(1 for i in range(inside[0]) if i not in set(inside))
-        lines = rest[:at] + ordered + rest[at:]
+        taken = set(inside)
+        rest = [x for i, x in enumerate(lines) if i not in taken]
+        lines = rest[:inside[0]] + ordered + rest[inside[0]:]  # where the grid's first was
     return lines
 
 
@@ -108,8 +112,9 @@ def _anchors(first: Line, rules: Rules) -> list[float]:
     edges, or the rules drawn down between them); [] when it is not a row."""
     if not first.cells:
         return []
-    return sorted({first.x0 - 0.5 * first.size, *_downs(first, rules)}) if _downs(
-        first, rules) else [a for a, _ in first.parts]
+    downs = _downs(first, rules)
+    return sorted({first.x0 - 0.5 * first.size, *downs}) if downs else [
+        a for a, _ in first.parts]
 
 
 def _cut(x: Line, columns: list[float]) -> Line:
@@ -175,8 +180,7 @@ def _columns(anchors: list[float], last: Line, x: Line, across: list[Rule]
     if (x.page != last.page or not -0.2 * size <= x.top - last.bottom <= _TABLE_GAP * size
             or abs(x.size - size) > 0.15 * size):
         return None
-    columns = [max((j for j, a in enumerate(anchors) if a <= x0 + 0.5 * size), default=-1)
-               for x0, _ in _cells_of(x)]
+    columns = [_column_of(anchors, x0, size, -1) for x0, _ in _cells_of(x)]
     if -1 in columns or columns != sorted(set(columns)):
         return None
     if (not x.cells and columns[0] + 1 < len(anchors) and x.x1 > anchors[columns[0] + 1]
@@ -185,16 +189,27 @@ def _columns(anchors: list[float], last: Line, x: Line, across: list[Rule]
     return columns
 
 
+def _column_of(anchors: list[float], x0: float, size: float, default: int) -> int:
+    """The column a piece of text starting at x0 is in: the last that starts at or before
+    it (half a type size allowed), else `default`."""
+    return max((j for j, a in enumerate(anchors) if a <= x0 + 0.5 * size), default=default)
+
+
+def _spanned(across: list[Rule], lo: float, hi: float, x0: float, x1: float) -> bool:
+    """Whether a rule at least as wide as x0..x1 runs between heights lo and hi."""
+    return any(lo <= y <= hi and left <= x0 + 1 and right >= x1 - 1 for y, left, right in across)
+
+
 def _boxed(x: Line, across: list[Rule]) -> bool:
     """Whether a rule as wide as line x runs just above or below it."""
-    return any(left <= x.x0 + 1 and right >= x.x1 - 1
-               and (x.top - x.size <= y <= x.top + 0.3 * x.size
-                    or x.bottom - 0.3 * x.size <= y <= x.bottom + x.size)
-               for y, left, right in across)
+    return (_spanned(across, x.top - x.size, x.top + 0.3 * x.size, x.x0, x.x1)
+            or _spanned(across, x.bottom - 0.3 * x.size, x.bottom + x.size, x.x0, x.x1))
 
 
-def _rows(run: list[Line], anchors: list[float], across: list[Rule]) -> list[Line]:
-    """A table's lines (a row of cells first) as its rows, each one line."""
+def _rows(run: list[Line], columns: list[list[int]], anchors: list[float],
+          across: list[Rule]) -> list[Line]:
+    """A table's lines (a row of cells first) as its rows, each one line; `columns`: the
+    columns each line's pieces start in."""
     size = run[0].size
     ruled = [any(a.bottom - 0.3 * size < y < b.top + 0.3 * size and left < b.x1 and right > b.x0
                  for y, left, right in across) for a, b in zip(run, run[1:], strict=False)]
@@ -202,35 +217,29 @@ def _rows(run: list[Line], anchors: list[float], across: list[Rule]) -> list[Lin
     # the space around a rule (under a header) says nothing of the space between rows
     open_gaps = [g for g, r in zip(gaps, ruled, strict=True) if not r] or [0.0]
     spaced = max(open_gaps) - min(open_gaps) > _ROW_SPACE * size
+    by_rules = sum(ruled) >= 2 or not any(ruled) and _enclosed(run, across)
     out: list[Line] = []
-    for k, x in enumerate(run):
-        columns = _columns(anchors, run[k - 1], x, across) if k else None
-        if columns is None:  # the first row
-            columns = [max((j for j, a in enumerate(anchors) if a <= x0 + 0.5 * size),
-                           default=0) for x0, _ in _cells_of(x)]
+    for k, (x, cols) in enumerate(zip(run, columns, strict=True)):
+        if k == 0:
             new = True
-        elif sum(ruled) >= 2 or not any(ruled) and _enclosed(run, across):
+        elif by_rules:
             new = ruled[k - 1]
         elif spaced:
             new = ruled[k - 1] or gaps[k - 1] > min(open_gaps) + _ROW_SPACE * size
         else:
-            new = ruled[k - 1] or 0 in columns
+            new = ruled[k - 1] or 0 in cols
         if new:
             out.append(replace(x, parts=tuple((a, "") for a in anchors)))
-        out[-1] = _wrapped(out[-1], x, columns)
+        out[-1] = _wrapped(out[-1], x, cols)
     return out
 
 
 def _enclosed(run: list[Line], across: list[Rule]) -> bool:
     """Whether rules as wide as the lines run just above the first and below the last."""
     x0, x1, size = min(x.x0 for x in run), max(x.x1 for x in run), run[0].size
-
-    def ruled(lo: float, hi: float) -> bool:
-        return any(lo <= y <= hi and left <= x0 + 1 and right >= x1 - 1
-                   for y, left, right in across)
-
-    return (ruled(run[0].top - 2 * size, run[0].top + 0.3 * size)
-            and ruled(run[-1].bottom - 0.3 * size, run[-1].bottom + 2 * size))
+    return (_spanned(across, run[0].top - 2 * size, run[0].top + 0.3 * size, x0, x1)
+            and _spanned(across, run[-1].bottom - 0.3 * size, run[-1].bottom + 2 * size,
+                         x0, x1))
 
 
 def _wrapped(row: Line, x: Line, columns: list[int]) -> Line:
